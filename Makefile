@@ -1,0 +1,74 @@
+# pg_mint -- top-level Makefile (PGXS).  Builds the extension and the CLI.
+#
+#   make                 build extension (pg_mint.so) and CLI (cli/pg_mint)
+#   make install         install both (CLI goes to `pg_config --bindir`)
+#   make installcheck    pg_regress + isolation suites against a running server
+#   make test            everything, from a fresh machine, on a throwaway cluster
+#   make demo            build a template once and clone it for 4 workers
+#   make bench           benchmarks (bench/run)
+
+EXTENSION  = pg_mint
+MODULE_big = pg_mint
+EXT_VERSION = 1.0
+OBJS = \
+	extension/pg_mint.o \
+	extension/names.o \
+	extension/locks.o \
+	extension/registry.o \
+	extension/launcher.o \
+	extension/worker.o \
+	extension/ops.o \
+	extension/pool.o \
+	extension/worker_name.o \
+	extension/sha256.o
+DATA = $(wildcard sql/pg_mint--*.sql)
+PGFILEDESC = "pg_mint - per-worker test databases cloned from a template"
+
+REGRESS = $(basename $(notdir $(sort $(wildcard tests/regress/sql/*.sql))))
+REGRESS_OPTS = --inputdir=tests/regress --outputdir=tests/regress
+ISOLATION = $(basename $(notdir $(sort $(wildcard tests/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=tests/isolation --outputdir=tests/isolation/output_iso
+
+# Warnings are errors on our own code; `make WERROR=` to relax for a new compiler.
+WERROR ?= -Werror
+PG_CFLAGS = -Wall $(WERROR) -DMINT_VERSION='"$(EXT_VERSION)"'
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# ---- the pg_mint CLI (libpq) ----------------------------------------------
+CLI_SRCS = $(sort $(wildcard cli/*.c)) extension/worker_name.c extension/sha256.c
+CLI_HDRS = $(wildcard cli/*.h) extension/worker_name.h extension/sha256.h
+CLI_CFLAGS = -O2 -g -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(WERROR) \
+	-I$(shell $(PG_CONFIG) --includedir) -Iextension -DMINT_VERSION='"$(EXT_VERSION)"'
+CLI_LDFLAGS = -L$(shell $(PG_CONFIG) --libdir) -lpq
+
+all: cli/pg_mint
+
+cli/pg_mint: $(CLI_SRCS) $(CLI_HDRS)
+	$(CC) $(CLI_CFLAGS) -o $@ $(CLI_SRCS) $(CLI_LDFLAGS)
+
+install: install-cli
+install-cli: cli/pg_mint
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) cli/pg_mint '$(DESTDIR)$(bindir)/pg_mint'
+
+uninstall: uninstall-cli
+uninstall-cli:
+	rm -f '$(DESTDIR)$(bindir)/pg_mint'
+
+clean: clean-cli
+clean-cli:
+	rm -f cli/pg_mint
+	rm -rf tests/regress/results tests/regress/regression.* tests/isolation/output_iso
+
+.PHONY: test demo bench install-cli uninstall-cli clean-cli
+test:
+	bash tests/run
+
+demo:
+	bash examples/demo/run
+
+bench:
+	bash bench/run
