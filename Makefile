@@ -44,12 +44,15 @@ CLI_CFLAGS = -O2 -g -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-
 	-I$(shell $(PG_CONFIG) --includedir) -Iextension -DMINT_VERSION='"$(EXT_VERSION)"'
 CLI_LDFLAGS = -L$(shell $(PG_CONFIG) --libdir) -lpq
 
+# `make NO_CLI=1 install` builds and installs the extension alone
+ifndef NO_CLI
 all: cli/pg_mint
+install: install-cli
+endif
 
 cli/pg_mint: $(CLI_SRCS) $(CLI_HDRS)
 	$(CC) $(CLI_CFLAGS) -o $@ $(CLI_SRCS) $(CLI_LDFLAGS)
 
-install: install-cli
 install-cli: cli/pg_mint
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) cli/pg_mint '$(DESTDIR)$(bindir)/pg_mint'

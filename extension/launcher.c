@@ -1,0 +1,239 @@
+/*
+ * launcher.c -- the caller's half of running an operation in a dynamic
+ * background worker (design notes §1).
+ *
+ * CREATE/DROP DATABASE refuse to run inside a function or a transaction
+ * block, so the calling backend hands the operation to a dynamic background
+ * worker (no shared_preload_libraries needed) that connects to the same
+ * database as the same role and runs each statement as its own top-level
+ * transaction.  The caller waits on a shm_mq whose receiver it is; the
+ * worker's protocol output is redirected into that queue, so its errors and
+ * notices come back with SQLSTATE, message, detail, hint and context intact,
+ * and are re-raised here.  Waiting happens on the caller's latch: cancel,
+ * statement_timeout and pg_terminate_backend keep working, and on any error
+ * or cancel the worker is terminated and waited for.
+ *
+ * When all max_worker_processes slots are busy the caller polls for a free
+ * one until pg_mint.worker_wait_timeout (or statement_timeout) ends it.
+ */
+#include "postgres.h"
+
+#include "libpq/pqformat.h"
+#include "libpq/pqmq.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/shm_mq.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "pg_mint.h"
+
+#define MINT_QUEUE_SIZE 16384
+
+static void
+slot_wait_context(void *arg)
+{
+	errcontext("waiting for a free background worker slot (max_worker_processes = %d)",
+			   max_worker_processes);
+}
+
+/* Register the worker, waiting for a free slot if necessary. */
+static BackgroundWorkerHandle *
+launch_worker(dsm_segment *seg, MintOp op)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	TimestampTz start = GetCurrentTimestamp();
+	long		delay_ms = 1;
+	ErrorContextCallback cb;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, sizeof(worker.bgw_library_name), "pg_mint");
+	snprintf(worker.bgw_function_name, sizeof(worker.bgw_function_name), "mint_worker_main");
+	snprintf(worker.bgw_name, sizeof(worker.bgw_name), "pg_mint worker for PID %d", MyProcPid);
+	snprintf(worker.bgw_type, sizeof(worker.bgw_type), "pg_mint worker");
+	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (RegisterDynamicBackgroundWorker(&worker, &handle))
+		return handle;
+
+	cb.callback = slot_wait_context;
+	cb.arg = NULL;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+
+	for (;;)
+	{
+		int			rc;
+
+		if (mint_worker_wait_timeout_ms > 0 &&
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), mint_worker_wait_timeout_ms))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("could not start a pg_mint background worker: all background worker slots stayed busy for %d ms",
+							mint_worker_wait_timeout_ms),
+					 errdetail("max_worker_processes = %d slots are shared with parallel query, logical replication and other extensions.",
+							   max_worker_processes),
+					 errhint("Raise pg_mint.worker_wait_timeout to wait longer, or raise max_worker_processes (needs a restart).")));
+
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   delay_ms, PG_WAIT_EXTENSION);
+		if (rc & WL_LATCH_SET)
+			ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+
+		if (RegisterDynamicBackgroundWorker(&worker, &handle))
+			break;
+		delay_ms = Min(delay_ms * 2, 20);
+	}
+
+	error_context_stack = cb.previous;
+	return handle;
+}
+
+static void
+wait_for_worker_exit(BackgroundWorkerHandle *handle)
+{
+	HOLD_INTERRUPTS();
+	TerminateBackgroundWorker(handle);
+	(void) WaitForBackgroundWorkerShutdown(handle);
+	RESUME_INTERRUPTS();
+}
+
+/*
+ * Run one operation in a background worker and wait for its answer.
+ * Every 'R' message the worker sends is passed to cb; the call returns when
+ * the worker says it is done ('Z').  An error in the worker is re-raised
+ * here once the worker has cleaned up and exited.
+ */
+void
+mint_run_in_worker(MintOp op, const char *template_name, const char *target,
+				   const char *fingerprint, int64 older_than_us,
+				   MintResultCallback cb, void *cb_arg)
+{
+	Size		fplen = fingerprint ? strlen(fingerprint) : 0;
+	Size		params_size = MAXALIGN(offsetof(MintParams, fingerprint) + fplen + 1);
+	dsm_segment *seg;
+	MintParams *p;
+	shm_mq	   *mq;
+	shm_mq_handle *mqh;
+	BackgroundWorkerHandle *handle;
+	bool		done = false;
+	bool		have_error = false;
+	ErrorData	error;
+
+	seg = dsm_create(params_size + MINT_QUEUE_SIZE, 0);
+	p = (MintParams *) dsm_segment_address(seg);
+	memset(p, 0, params_size);
+	p->op = op;
+	p->dboid = MyDatabaseId;
+	p->session_userid = GetSessionUserId();
+	GetUserIdAndSecContext(&p->current_userid, &p->sec_context);
+	p->caller_pid = MyProcPid;
+	p->strategy = mint_strategy;
+	p->terminate_timeout_ms = mint_terminate_timeout_ms;
+	p->older_than_us = older_than_us;
+	if (template_name)
+		strlcpy(p->template_name, template_name, NAMEDATALEN);
+	if (target)
+		strlcpy(p->target, target, NAMEDATALEN);
+	p->fingerprint_len = (int) fplen;
+	if (fingerprint)
+		memcpy(p->fingerprint, fingerprint, fplen + 1);
+
+	mq = shm_mq_create((char *) p + params_size, MINT_QUEUE_SIZE);
+	shm_mq_set_receiver(mq, MyProc);
+
+	handle = launch_worker(seg, op);
+	mqh = shm_mq_attach(mq, seg, handle);
+
+	PG_TRY();
+	{
+		for (;;)
+		{
+			Size		nbytes;
+			void	   *data;
+			StringInfoData msg;
+			char		type;
+
+			if (shm_mq_receive(mqh, &nbytes, &data, false) != SHM_MQ_SUCCESS)
+				break;			/* worker detached: it has exited */
+
+			msg.data = (char *) data;
+			msg.len = (int) nbytes;
+			msg.maxlen = (int) nbytes;
+			msg.cursor = 0;
+			type = pq_getmsgbyte(&msg);
+
+			switch (type)
+			{
+				case 'E':
+				case 'N':
+					{
+						ErrorData	edata;
+
+						pq_parse_errornotice(&msg, &edata);
+						if (type == 'E' || edata.elevel >= ERROR)
+						{
+							/* keep the first error; raise it once the worker is gone */
+							if (!have_error)
+							{
+								error = edata;
+								error.elevel = ERROR;
+								have_error = true;
+							}
+						}
+						else if (edata.elevel >= NOTICE)
+							ThrowErrorData(&edata);
+						break;
+					}
+				case 'R':
+					if (cb && msg.cursor < msg.len)
+						cb(msg.data + msg.cursor, cb_arg);
+					break;
+				case 'Z':
+					done = true;
+					break;
+				default:
+					/* parameter status and the like: not ours to show */
+					break;
+			}
+			if (done)
+				break;
+		}
+	}
+	PG_CATCH();
+	{
+		wait_for_worker_exit(handle);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	if (have_error)
+	{
+		wait_for_worker_exit(handle);
+		dsm_detach(seg);
+		ThrowErrorData(&error);
+	}
+	if (!done)
+	{
+		wait_for_worker_exit(handle);
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("pg_mint background worker exited before finishing"),
+				 errhint("The server log has the worker's messages.")));
+	}
+	/*
+	 * Done.  The worker may still be finishing background work (dropping a
+	 * replaced clone); it no longer needs us.
+	 */
+	dsm_detach(seg);
+}

@@ -1,0 +1,101 @@
+/*
+ * locks.c -- pg_mint's cluster-wide locks.
+ *
+ * pg_advisory_lock() keys carry MyDatabaseId, so they only coordinate
+ * sessions of one database.  pg_mint builds its own advisory lock tags with
+ * database = InvalidOid (0), a 64-bit hash of the database name in the two
+ * middle fields and MINT_LOCK_FIELD4 in the last one.  SQL advisory locks use
+ * field4 = 1 or 2, so these never collide with an application's own
+ * pg_advisory_lock keys, yet they show up in pg_locks (locktype 'advisory',
+ * database 0, objsubid MINT_LOCK_FIELD4) like any other lock.
+ *
+ * One key per database name: a template builder holds it exclusively for
+ * the whole build (session lock, so it survives the caller's transactions
+ * and vanishes with the caller's backend), clone() holds it shared on the
+ * template and exclusively on the target, drop() exclusively.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/elog.h"
+
+#include "compat.h"
+#include "pg_mint.h"
+
+#define MINT_LOCK_FIELD4 0x6D74		/* "mt" */
+#define MINT_LOCK_SEED	UINT64CONST(0x706D696E74)
+
+void
+mint_lock_init(MintLock *lock, const char *datname, LOCKMODE mode)
+{
+	uint64		h = hash_bytes_extended((const unsigned char *) datname,
+										(int) strlen(datname), MINT_LOCK_SEED);
+
+	SET_LOCKTAG_ADVISORY(lock->tag, InvalidOid, (uint32) (h >> 32), (uint32) h,
+						 MINT_LOCK_FIELD4);
+	lock->mode = mode;
+	lock->held = false;
+}
+
+static void
+lock_wait_context(void *arg)
+{
+	const char *msg = (const char *) arg;
+
+	if (msg)
+		errcontext("%s", msg);
+}
+
+/*
+ * Wait for the lock.  The wait honours lock_timeout, statement_timeout,
+ * cancel and the deadlock detector; waitmsg becomes the error context when
+ * one of them ends it, so the user learns what was being waited for.
+ */
+void
+mint_lock_acquire(MintLock *lock, const char *waitmsg)
+{
+	ErrorContextCallback cb;
+
+	cb.callback = lock_wait_context;
+	cb.arg = (void *) waitmsg;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+
+	(void) LockAcquire(&lock->tag, lock->mode, true, false);
+	lock->held = true;
+
+	error_context_stack = cb.previous;
+}
+
+bool
+mint_lock_try(MintLock *lock)
+{
+	if (LockAcquire(&lock->tag, lock->mode, true, true) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	lock->held = true;
+	return true;
+}
+
+void
+mint_lock_release(MintLock *lock)
+{
+	if (lock->held)
+	{
+		LockRelease(&lock->tag, lock->mode, true);
+		lock->held = false;
+	}
+}
+
+/* Is anyone (other than us) holding pg_mint's lock on this name? */
+bool
+mint_lock_is_free(const char *datname)
+{
+	MintLock	l;
+
+	mint_lock_init(&l, datname, ExclusiveLock);
+	if (!mint_lock_try(&l))
+		return false;
+	mint_lock_release(&l);
+	return true;
+}

@@ -1,0 +1,651 @@
+/*
+ * ops.c -- the operations pg_mint's background worker runs, one top-level
+ * transaction per CREATE/DROP/RENAME/ALTER DATABASE.
+ *
+ * Rules every operation follows:
+ *  - a database is pg_mint's only if mint.registry names it by OID and name;
+ *    anything else is never dropped, renamed, altered or emptied of sessions;
+ *  - every statement runs with the caller's privileges (the worker runs as
+ *    the caller), so pg_mint can do nothing the caller could not do by hand;
+ *  - a new database and its registry row commit together; a database is
+ *    marked 'dropping' before it is dropped, and its row goes afterwards;
+ *  - a replaced clone is swapped in by two renames in one transaction, so
+ *    the target name always points at a complete database.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "storage/procarray.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "pg_mint.h"
+
+/* a database this worker created and must drop if the operation fails */
+static char cleanup_name[NAMEDATALEN];
+static Oid	cleanup_oid = InvalidOid;
+
+static Oid
+db_oid(const char *name)
+{
+	return get_database_oid(name, true);
+}
+
+static bool
+db_is_template(Oid oid)
+{
+	HeapTuple	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(oid));
+	bool		result = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		result = ((Form_pg_database) GETSTRUCT(tup))->datistemplate;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+static const char *
+strategy_clause(int strategy)
+{
+#ifdef MINT_HAVE_STRATEGY
+	if (strategy == MINT_STRATEGY_WAL_LOG)
+		return " STRATEGY wal_log";
+	if (strategy == MINT_STRATEGY_FILE_COPY)
+		return " STRATEGY file_copy";
+#endif
+	return "";
+}
+
+static void
+require_owner(const char *name, Oid oid, const char *what)
+{
+	if (!mint_database_ownercheck(oid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of database \"%s\" to %s it", name, what),
+				 errdetail("pg_mint acts with the privileges of role \"%s\", which could not do this by hand.",
+						   GetUserNameFromId(GetUserId(), false))));
+}
+
+static void
+require_pg_mint(const char *name, MintEntry *e)
+{
+	if (!e->found)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("database \"%s\" was not created by pg_mint", name),
+				 errdetail("pg_mint only drops, replaces or alters databases it created itself."),
+				 errhint("Choose another name, or use DROP DATABASE by hand if you really mean it.")));
+}
+
+/*
+ * Refuse, naming the culprit, when something that survives session
+ * termination uses the database: DROP/RENAME would fail (or wait) on it.
+ */
+static void
+check_blockers(const char *name, Oid oid)
+{
+	Oid			types[2] = {NAMEOID, OIDOID};
+	Datum		values[2];
+	int			ret;
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(name));
+	values[1] = ObjectIdGetDatum(oid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args(
+								"SELECT 'prepared transaction', gid::text FROM pg_catalog.pg_prepared_xacts WHERE database = $1"
+								" UNION ALL SELECT 'active replication slot', slot_name::text FROM pg_catalog.pg_replication_slots"
+								"  WHERE database = $1 AND active"
+								" UNION ALL SELECT 'subscription', subname::text FROM pg_catalog.pg_subscription WHERE subdbid = $2"
+								" LIMIT 1",
+								2, types, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "checking what uses database \"%s\" failed", name);
+	if (SPI_processed > 0)
+	{
+		char	   *what = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		char	   *ident = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+		const char *hint;
+
+		SPI_finish();
+		if (what[0] == 'p')
+			hint = "Finish it with COMMIT PREPARED or ROLLBACK PREPARED, then retry.";
+		else if (what[0] == 'a')
+			hint = "Stop the slot's consumer or drop the slot with pg_drop_replication_slot(), then retry.";
+		else
+			hint = "Drop the subscription with DROP SUBSCRIPTION, then retry.";
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("database \"%s\" is used by %s \"%s\"", name, what, ident),
+				 errdetail("pg_mint left database \"%s\" as it was.", name),
+				 errhint("%s", hint)));
+	}
+	SPI_finish();
+}
+
+/*
+ * Terminate the other sessions on a database (with the caller's privileges:
+ * TerminateOtherDBBackends refuses to signal what the caller could not) and
+ * wait until they are gone, polling every millisecond up to the
+ * pg_mint.terminate_timeout.  Meant to be called while new connections are
+ * kept out (ALLOW_CONNECTIONS false, or our lock on the database object).
+ */
+static void
+terminate_sessions(const char *name, Oid oid, int timeout_ms)
+{
+	TimestampTz start = GetCurrentTimestamp();
+
+	if (CountDBBackends(oid) == 0)
+		return;
+	TerminateOtherDBBackends(oid);
+	while (CountDBBackends(oid) > 0)
+	{
+		int			rc;
+
+		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), timeout_ms))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("sessions on database \"%s\" did not exit within %d ms after being terminated",
+							name, timeout_ms),
+					 errhint("Raise pg_mint.terminate_timeout, or find what keeps them alive in pg_stat_activity.")));
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1,
+					   PG_WAIT_EXTENSION);
+		if (rc & WL_LATCH_SET)
+			ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Create database `name` from `from` (NULL: the server default template),
+ * registering it in the same transaction.
+ */
+static Oid
+create_registered(const char *name, const char *from, bool allow_conn,
+				  const char *kind, const char *state, const char *template_name,
+				  Oid template_datid, const char *fingerprint, int strategy)
+{
+	StringInfoData sql;
+	Oid			oid;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE DATABASE %s", quote_identifier(name));
+	if (from)
+		appendStringInfo(&sql, " TEMPLATE %s%s", quote_identifier(from), strategy_clause(strategy));
+	if (!allow_conn)
+		appendStringInfoString(&sql, " ALLOW_CONNECTIONS false");
+
+	mint_xact_begin();
+	mint_exec(sql.data);
+	/* from here on nothing may interrupt us before the row commits */
+	HOLD_INTERRUPTS();
+	oid = db_oid(name);
+	if (!OidIsValid(oid))
+		elog(ERROR, "database \"%s\" vanished right after CREATE DATABASE", name);
+	mint_registry_insert(oid, name, kind, state, template_name, template_datid, fingerprint);
+	mint_xact_commit();
+	RESUME_INTERRUPTS();
+	return oid;
+}
+
+/*
+ * Drop a database pg_mint created: mark it 'dropping', un-flag a template,
+ * DROP DATABASE ... WITH (FORCE), then forget it.  Each step commits, so a
+ * crash in between leaves a row mint.gc() finishes.
+ */
+static void
+drop_registered(const char *name, Oid oid)
+{
+	mint_xact_begin();
+	mint_registry_set(oid, name, "dropping");
+	if (db_is_template(oid))
+		mint_exec(psprintf("ALTER DATABASE %s IS_TEMPLATE false", quote_identifier(name)));
+	mint_xact_commit();
+
+	mint_xact_begin();
+	if (db_oid(name) == oid)
+		mint_exec(psprintf("DROP DATABASE %s WITH (FORCE)", quote_identifier(name)));
+	mint_xact_commit();
+
+	mint_xact_begin();
+	mint_registry_delete(oid);
+	mint_xact_commit();
+}
+
+/* ---- template_begin: drop any stale version, create an empty one ------- */
+static void
+op_begin(MintParams *p)
+{
+	const char *tpl = p->template_name;
+	Oid			oid;
+	MintEntry	e;
+
+	mint_xact_begin();
+	oid = db_oid(tpl);
+	if (OidIsValid(oid))
+	{
+		mint_registry_lookup(tpl, oid, &e);
+		if (!e.found)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_DATABASE),
+					 errmsg("database \"%s\" already exists and was not created by pg_mint", tpl),
+					 errdetail("pg_mint builds a template only in a database it creates itself."),
+					 errhint("Choose another template name, or drop \"%s\" by hand if you really mean it.", tpl)));
+		if (strcmp(e.kind, "template") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("database \"%s\" is a pg_mint %s, not a template", tpl, e.kind),
+					 errhint("Choose another template name.")));
+		require_owner(tpl, oid, "rebuild");
+		check_blockers(tpl, oid);
+	}
+	mint_xact_commit();
+
+	if (OidIsValid(oid))
+		drop_registered(tpl, oid);	/* stale or unfinished */
+
+	if (!mint_have_createdb_privilege())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to create template database \"%s\"", tpl),
+				 errdetail("Role \"%s\" does not have the CREATEDB attribute.",
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("A superuser can grant it: ALTER ROLE %s CREATEDB;",
+						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
+
+	(void) create_registered(tpl, NULL, true, "template", "building", NULL, InvalidOid,
+							 p->fingerprint, MINT_STRATEGY_DEFAULT);
+	mint_send_result("build");
+	mint_send_done();
+}
+
+/* ---- template_finish: seal the template ---------------------------------- */
+static void
+op_finish(MintParams *p)
+{
+	const char *tpl = p->template_name;
+	Oid			oid;
+	MintEntry	e;
+
+	mint_xact_begin();
+	oid = db_oid(tpl);
+	if (!OidIsValid(oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("template database \"%s\" does not exist", tpl),
+				 errhint("It was dropped while being built; call mint.template_abort('%s') and start again.", tpl)));
+	mint_registry_lookup(tpl, oid, &e);
+	require_pg_mint(tpl, &e);
+	if (strcmp(e.kind, "template") != 0 || strcmp(e.state, "building") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("template \"%s\" is not being built", tpl)));
+	check_blockers(tpl, oid);
+	/* keep new sessions out, then end the ones still there */
+	mint_exec(psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS false", quote_identifier(tpl)));
+	mint_xact_commit();
+
+	mint_xact_begin();
+	terminate_sessions(tpl, oid, p->terminate_timeout_ms);
+	mint_xact_commit();
+
+	mint_xact_begin();
+	mint_exec(psprintf("ALTER DATABASE %s IS_TEMPLATE true", quote_identifier(tpl)));
+	mint_registry_set(oid, tpl, "ready");
+	mint_xact_commit();
+
+	mint_send_done();
+	mint_pool_kick(tpl);
+}
+
+/* ---- template_abort: drop the half-built template ------------------------- */
+static void
+op_abort(MintParams *p)
+{
+	const char *tpl = p->template_name;
+	Oid			oid;
+	MintEntry	e;
+
+	mint_xact_begin();
+	oid = db_oid(tpl);
+	if (OidIsValid(oid))
+	{
+		mint_registry_lookup(tpl, oid, &e);
+		require_pg_mint(tpl, &e);
+		check_blockers(tpl, oid);
+	}
+	mint_xact_commit();
+	if (OidIsValid(oid))
+		drop_registered(tpl, oid);
+	mint_send_done();
+}
+
+/* ---- clone --------------------------------------------------------------- */
+static void
+op_clone(MintParams *p)
+{
+	const char *tpl = p->template_name;
+	const char *target = p->target;
+	Oid			tpl_oid,
+				old_oid,
+				new_oid;
+	MintEntry	te,
+				ce;
+	char	   *new_name;
+	char	   *old_name;
+	MintLock	new_lock,
+				old_lock;
+
+	mint_xact_begin();
+	tpl_oid = db_oid(tpl);
+	if (!OidIsValid(tpl_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("template database \"%s\" does not exist", tpl),
+				 errhint("Build it first: SELECT mint.template_begin('%s', fingerprint), create the schema, then SELECT mint.template_finish('%s').",
+						 tpl, tpl)));
+	mint_registry_lookup(tpl, tpl_oid, &te);
+	if (te.found && strcmp(te.kind, "template") == 0 && strcmp(te.state, "ready") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("template \"%s\" is not finished", tpl),
+				 errdetail("Its build was started with mint.template_begin but not finished: the builder is this session, or it aborted or died."),
+				 errhint("Call mint.template_finish('%s') from the building session, or mint.template_begin('%s', fingerprint) to rebuild it.",
+						 tpl, tpl)));
+
+	old_oid = db_oid(target);
+	if (OidIsValid(old_oid))
+	{
+		mint_registry_lookup(target, old_oid, &ce);
+		if (!ce.found)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_DATABASE),
+					 errmsg("database \"%s\" already exists and was not created by pg_mint", target),
+					 errdetail("pg_mint only replaces databases it created itself."),
+					 errhint("Choose another target name, or drop \"%s\" by hand if you really mean it.", target)));
+		if (strcmp(ce.kind, "clone") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("database \"%s\" is a pg_mint %s, not a clone", target, ce.kind),
+					 errhint("Choose another target name.")));
+		require_owner(target, old_oid, "replace");
+		check_blockers(target, old_oid);
+	}
+	mint_xact_commit();
+
+	if (!OidIsValid(old_oid))
+	{
+		/* fresh target: create it under its own name */
+		if (!mint_pool_take(p, tpl_oid, InvalidOid))
+			(void) create_registered(target, tpl, true, "clone", "ready", tpl, tpl_oid,
+									 te.found ? te.fingerprint : NULL, p->strategy);
+		mint_send_result(target);
+		mint_send_done();
+		return;
+	}
+
+	/* replace: build the copy under a private name, then swap by rename */
+	new_name = mint_private_name("new");
+	mint_lock_init(&new_lock, new_name, ExclusiveLock);
+	(void) mint_lock_try(&new_lock);
+	new_oid = create_registered(new_name, tpl, false, "clone", "building", tpl, tpl_oid,
+								te.found ? te.fingerprint : NULL, p->strategy);
+	strlcpy(cleanup_name, new_name, NAMEDATALEN);
+	cleanup_oid = new_oid;
+
+	old_name = mint_private_name("old");
+	mint_lock_init(&old_lock, old_name, ExclusiveLock);
+	(void) mint_lock_try(&old_lock);
+
+	mint_xact_begin();
+	/* keep new sessions from entering the old database until we commit */
+	LockSharedObject(DatabaseRelationId, old_oid, 0, AccessExclusiveLock);
+	if (db_oid(target) != old_oid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("database \"%s\" was changed by someone else while pg_mint replaced it", target)));
+	check_blockers(target, old_oid);
+	terminate_sessions(target, old_oid, p->terminate_timeout_ms);
+	mint_exec(psprintf("ALTER DATABASE %s RENAME TO %s",
+					   quote_identifier(target), quote_identifier(old_name)));
+	mint_exec(psprintf("ALTER DATABASE %s RENAME TO %s",
+					   quote_identifier(new_name), quote_identifier(target)));
+	mint_exec(psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS true", quote_identifier(target)));
+	HOLD_INTERRUPTS();
+	mint_registry_set(old_oid, old_name, "dropping");
+	mint_registry_set(new_oid, target, "ready");
+	mint_xact_commit();
+	RESUME_INTERRUPTS();
+	cleanup_oid = InvalidOid;
+
+	mint_send_result(target);
+	mint_send_done();
+
+	/* off the caller's path: DROP DATABASE forces a checkpoint */
+	drop_registered(old_name, old_oid);
+}
+
+/* ---- drop ---------------------------------------------------------------- */
+static void
+op_drop(MintParams *p)
+{
+	const char *target = p->target;
+	Oid			oid;
+	MintEntry	e;
+
+	mint_xact_begin();
+	oid = db_oid(target);
+	if (OidIsValid(oid))
+	{
+		mint_registry_lookup(target, oid, &e);
+		require_pg_mint(target, &e);
+		require_owner(target, oid, "drop");
+		check_blockers(target, oid);
+	}
+	mint_xact_commit();
+
+	if (OidIsValid(oid))
+		drop_registered(target, oid);
+	mint_send_result(OidIsValid(oid) ? "t" : "f");
+	mint_send_done();
+}
+
+/* ---- gc -------------------------------------------------------------------- */
+typedef struct GcRow
+{
+	Oid			datid;
+	char		datname[NAMEDATALEN];
+	char		kind[16];
+	char		state[16];
+	bool		old_enough;
+	bool		gone;
+	int			server_version;
+} GcRow;
+
+static bool
+gc_drop_if_idle(GcRow *r)
+{
+	bool		idle;
+
+	mint_xact_begin();
+	LockSharedObject(DatabaseRelationId, r->datid, 0, AccessExclusiveLock);
+	idle = (db_oid(r->datname) == r->datid && CountDBBackends(r->datid) == 0);
+	if (idle)
+	{
+		/* nobody is on it and nobody can enter until we commit: seal it */
+		mint_exec(psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS false", quote_identifier(r->datname)));
+		mint_registry_set(r->datid, r->datname, "dropping");
+	}
+	mint_xact_commit();
+	if (idle)
+		drop_registered(r->datname, r->datid);
+	return idle;
+}
+
+static void
+op_gc(MintParams *p)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+	GcRow	   *rows = NULL;
+	int			nrows = 0;
+	int			i;
+	int			major = PG_VERSION_NUM / 10000;
+	const char *svn = GetConfigOption("server_version_num", false, false);
+
+	if (svn)
+		major = atoi(svn) / 10000;
+
+	mint_xact_begin();
+	values[0] = Int64GetDatum(p->older_than_us);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(
+							  "SELECT r.datid, r.datname, r.kind, r.state,"
+							  "       r.created_at < pg_catalog.clock_timestamp() - $1 * interval '1 microsecond',"
+							  "       d.oid IS NULL OR d.datname::text <> r.datname,"
+							  "       r.server_version"
+							  "  FROM mint.registry r LEFT JOIN pg_catalog.pg_database d ON d.oid = r.datid"
+							  " ORDER BY r.created_at",
+							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading mint.registry failed");
+	nrows = (int) SPI_processed;
+	rows = (GcRow *) MemoryContextAllocZero(TopMemoryContext, sizeof(GcRow) * Max(nrows, 1));
+	for (i = 0; i < nrows; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		rows[i].datid = DatumGetObjectId(SPI_getbinval(t, d, 1, &isnull));
+		strlcpy(rows[i].datname, SPI_getvalue(t, d, 2), NAMEDATALEN);
+		strlcpy(rows[i].kind, SPI_getvalue(t, d, 3), sizeof(rows[i].kind));
+		strlcpy(rows[i].state, SPI_getvalue(t, d, 4), sizeof(rows[i].state));
+		rows[i].old_enough = DatumGetBool(SPI_getbinval(t, d, 5, &isnull));
+		rows[i].gone = DatumGetBool(SPI_getbinval(t, d, 6, &isnull));
+		rows[i].server_version = DatumGetInt32(SPI_getbinval(t, d, 7, &isnull));
+	}
+	SPI_finish();
+	mint_xact_commit();
+
+	for (i = 0; i < nrows; i++)
+	{
+		GcRow	   *r = &rows[i];
+		MintLock	lock;
+		bool		dropped = false;
+
+		CHECK_FOR_INTERRUPTS();
+		if (r->gone)
+		{
+			/* the database went away (or was renamed) by hand: forget it */
+			mint_xact_begin();
+			mint_registry_delete(r->datid);
+			mint_xact_commit();
+			continue;
+		}
+
+		mint_xact_begin();
+		if (!mint_database_ownercheck(r->datid, GetUserId()))
+		{
+			mint_xact_commit();
+			continue;			/* not ours to drop: the caller could not by hand */
+		}
+		mint_xact_commit();
+
+		/* somebody working on it (a builder, a clone, a drop) holds this */
+		mint_lock_init(&lock, r->datname, ExclusiveLock);
+		if (!mint_lock_try(&lock))
+			continue;
+
+		PG_TRY();
+		{
+			if (strcmp(r->state, "ready") != 0)
+			{
+				/* unfinished build, half-made copy, interrupted drop: orphans */
+				drop_registered(r->datname, r->datid);
+				dropped = true;
+			}
+			else if (strcmp(r->kind, "template") == 0)
+			{
+				/* built by another server major version: superseded */
+				if (r->server_version / 10000 != major)
+				{
+					drop_registered(r->datname, r->datid);
+					dropped = true;
+				}
+			}
+			else if (strcmp(r->kind, "clone") == 0)
+			{
+				if (r->old_enough)
+					dropped = gc_drop_if_idle(r);
+			}
+		}
+		PG_FINALLY();
+		{
+			mint_lock_release(&lock);
+		}
+		PG_END_TRY();
+
+		if (dropped)
+			mint_send_result(r->datname);
+	}
+	mint_send_done();
+}
+
+void
+mint_op_run(MintParams *p)
+{
+	switch (p->op)
+	{
+		case MINT_OP_BEGIN:
+			op_begin(p);
+			break;
+		case MINT_OP_FINISH:
+			op_finish(p);
+			break;
+		case MINT_OP_ABORT:
+			op_abort(p);
+			break;
+		case MINT_OP_CLONE:
+			op_clone(p);
+			break;
+		case MINT_OP_DROP:
+			op_drop(p);
+			break;
+		case MINT_OP_GC:
+			op_gc(p);
+			break;
+		case MINT_OP_POOL:
+			mint_pool_run(p);
+			break;
+	}
+}
+
+/* After a failed operation: drop what it had created and not handed over. */
+void
+mint_op_cleanup(MintParams *p)
+{
+	if (OidIsValid(cleanup_oid))
+	{
+		Oid			oid = cleanup_oid;
+
+		cleanup_oid = InvalidOid;
+		drop_registered(cleanup_name, oid);
+	}
+}

@@ -1,0 +1,413 @@
+/*
+ * pg_mint.c -- module entry: GUCs and the SQL-callable functions.
+ *
+ * Each function checks its arguments, takes pg_mint's cluster-wide locks
+ * (locks.c) and hands the CREATE/DROP/ALTER DATABASE work to a background
+ * worker (launcher.c), because those statements cannot run inside a
+ * function or a transaction block.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "compat.h"
+#include "pg_mint.h"
+
+PG_MODULE_MAGIC;
+
+/* ---- GUCs ---------------------------------------------------------------- */
+int			mint_strategy = MINT_STRATEGY_DEFAULT;
+int			mint_worker_wait_timeout_ms = 60000;
+int			mint_terminate_timeout_ms = 10000;
+
+static const struct config_enum_entry strategy_options[] = {
+	{"default", MINT_STRATEGY_DEFAULT, false},
+	{"wal_log", MINT_STRATEGY_WAL_LOG, false},
+	{"file_copy", MINT_STRATEGY_FILE_COPY, false},
+	{NULL, 0, false}
+};
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomEnumVariable("pg_mint.strategy",
+							 "CREATE DATABASE strategy pg_mint uses for clones.",
+							 "default uses the server's default (WAL_LOG on PostgreSQL 15 and later); "
+							 "wal_log and file_copy need PostgreSQL 15 or later and are ignored before.",
+							 &mint_strategy, MINT_STRATEGY_DEFAULT, strategy_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_mint.worker_wait_timeout",
+							"How long a pg_mint call waits for a free background worker slot.",
+							"0 waits without limit (statement_timeout still applies).",
+							&mint_worker_wait_timeout_ms, 60000, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_mint.terminate_timeout",
+							"How long pg_mint waits for terminated sessions to exit.",
+							NULL,
+							&mint_terminate_timeout_ms, 10000, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("pg_mint");
+#else
+	EmitWarningsOnPlaceholders("pg_mint");
+#endif
+}
+
+/* ---- builds this session holds ------------------------------------------- */
+typedef struct MintBuild
+{
+	char		name[NAMEDATALEN];
+	MintLock	lock;
+} MintBuild;
+
+static List *builds = NIL;		/* in TopMemoryContext */
+
+static MintBuild *
+find_build(const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, builds)
+	{
+		MintBuild  *b = (MintBuild *) lfirst(lc);
+
+		if (strcmp(b->name, name) == 0)
+			return b;
+	}
+	return NULL;
+}
+
+static void
+forget_build(MintBuild *b)
+{
+	mint_lock_release(&b->lock);
+	builds = list_delete_ptr(builds, b);
+	pfree(b);
+}
+
+static MintBuild *
+require_build(const char *tpl, const char *fn)
+{
+	MintBuild  *b = find_build(tpl);
+
+	if (b == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this session is not building template \"%s\"", tpl),
+				 errhint("Only the session whose mint.template_begin('%s', ...) returned 'build' can call %s.",
+						 tpl, fn)));
+	return b;
+}
+
+/* Refuse to work on the database this session is connected to. */
+static void
+refuse_current_db(const char *name, const char *what)
+{
+	if (get_database_oid(name, true) == MyDatabaseId)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("cannot %s database \"%s\" from a session connected to it", what, name),
+				 errhint("Call pg_mint's functions from the maintenance database where the extension is installed, such as postgres.")));
+}
+
+static void
+require_createdb(const char *target)
+{
+	if (!mint_have_createdb_privilege())
+	{
+		const char *role = GetUserNameFromId(GetUserId(), false);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to create database \"%s\"", target),
+				 errdetail("Role \"%s\" does not have the CREATEDB attribute.", role),
+				 errhint("A superuser can grant it: ALTER ROLE %s CREATEDB;", quote_identifier(role))));
+	}
+}
+
+/* After waiting on a lock, make sure catalog lookups see what others committed. */
+static void
+refresh_catalog_view(void)
+{
+	AcceptInvalidationMessages();
+}
+
+/* Is template finished by pg_mint for this fingerprint and server major? */
+static bool
+template_is_ready(const char *tpl, const char *fingerprint)
+{
+	Oid			oid = get_database_oid(tpl, true);
+	MintEntry	e;
+	const char *svn = GetConfigOption("server_version_num", false, false);
+	int			major = (svn ? atoi(svn) : PG_VERSION_NUM) / 10000;
+
+	if (!OidIsValid(oid))
+		return false;
+	mint_registry_lookup(tpl, oid, &e);
+	return e.found &&
+		strcmp(e.kind, "template") == 0 &&
+		strcmp(e.state, "ready") == 0 &&
+		e.fingerprint != NULL && strcmp(e.fingerprint, fingerprint) == 0 &&
+		e.server_version / 10000 == major;
+}
+
+static void
+collect_result(const char *result, void *arg)
+{
+	List	  **list = (List **) arg;
+
+	*list = lappend(*list, pstrdup(result));
+}
+
+/* ---- mint.template_begin(template text, fingerprint text) ---------------- */
+PG_FUNCTION_INFO_V1(mint_template_begin);
+Datum
+mint_template_begin(PG_FUNCTION_ARGS)
+{
+	char	   *tpl = mint_arg_name(fcinfo, 0, "template");
+	char	   *fp;
+	MintLock	lock;
+	MintBuild  *b;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("fingerprint must not be NULL"),
+				 errhint("Pass '' when the template has no fingerprint.")));
+	fp = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	if (find_build(tpl) != NULL)
+		PG_RETURN_TEXT_P(cstring_to_text("build"));	/* already ours */
+	refuse_current_db(tpl, "build template");
+
+	mint_lock_init(&lock, tpl, ExclusiveLock);
+	mint_lock_acquire(&lock, psprintf("waiting for another session to finish building template \"%s\"", tpl));
+	PG_TRY();
+	{
+		refresh_catalog_view();
+		if (template_is_ready(tpl, fp))
+		{
+			mint_lock_release(&lock);
+		}
+		else
+		{
+			mint_run_in_worker(MINT_OP_BEGIN, tpl, NULL, fp, 0, NULL, NULL);
+			b = (MintBuild *) MemoryContextAllocZero(TopMemoryContext, sizeof(MintBuild));
+			strlcpy(b->name, tpl, NAMEDATALEN);
+			b->lock = lock;
+			{
+				MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+				builds = lappend(builds, b);
+				MemoryContextSwitchTo(old);
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		mint_lock_release(&lock);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	PG_RETURN_TEXT_P(cstring_to_text(lock.held ? "build" : "ready"));
+}
+
+/* ---- mint.template_finish(template text) --------------------------------- */
+PG_FUNCTION_INFO_V1(mint_template_finish);
+Datum
+mint_template_finish(PG_FUNCTION_ARGS)
+{
+	char	   *tpl = mint_arg_name(fcinfo, 0, "template");
+	MintBuild  *b = require_build(tpl, "mint.template_finish");
+
+	refuse_current_db(tpl, "finish template");
+	mint_run_in_worker(MINT_OP_FINISH, tpl, NULL, NULL, 0, NULL, NULL);
+	/* the finished state is committed: only now may waiters wake up */
+	forget_build(b);
+	PG_RETURN_VOID();
+}
+
+/* ---- mint.template_abort(template text) ---------------------------------- */
+PG_FUNCTION_INFO_V1(mint_template_abort);
+Datum
+mint_template_abort(PG_FUNCTION_ARGS)
+{
+	char	   *tpl = mint_arg_name(fcinfo, 0, "template");
+	MintBuild  *b = require_build(tpl, "mint.template_abort");
+
+	refuse_current_db(tpl, "abort template");
+	mint_run_in_worker(MINT_OP_ABORT, tpl, NULL, NULL, 0, NULL, NULL);
+	forget_build(b);
+	PG_RETURN_VOID();
+}
+
+/* ---- mint.clone(template text, target text) RETURNS name ----------------- */
+PG_FUNCTION_INFO_V1(mint_clone);
+Datum
+mint_clone(PG_FUNCTION_ARGS)
+{
+	char	   *tpl = mint_arg_name(fcinfo, 0, "template");
+	char	   *target = mint_arg_name(fcinfo, 1, "target");
+	MintLock	tlock,
+				glock;
+	List	   *results = NIL;
+	Name		result;
+
+	if (strcmp(tpl, target) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("template and target are the same database \"%s\"", tpl),
+				 errhint("Give the clone a name of its own, for example mint.worker_name('%s', 'gw0').", tpl)));
+	refuse_current_db(tpl, "clone from");
+	refuse_current_db(target, "replace");
+	require_createdb(target);
+
+	mint_lock_init(&tlock, tpl, ShareLock);
+	mint_lock_init(&glock, target, ExclusiveLock);
+	PG_TRY();
+	{
+		mint_lock_acquire(&tlock, psprintf("waiting for template \"%s\" to be built", tpl));
+		mint_lock_acquire(&glock, psprintf("waiting for another pg_mint call on database \"%s\" to finish", target));
+		refresh_catalog_view();
+		mint_run_in_worker(MINT_OP_CLONE, tpl, target, NULL, 0, collect_result, &results);
+	}
+	PG_FINALLY();
+	{
+		mint_lock_release(&glock);
+		mint_lock_release(&tlock);
+	}
+	PG_END_TRY();
+
+	result = (Name) palloc0(NAMEDATALEN);
+	strlcpy(NameStr(*result), results ? (char *) linitial(results) : target, NAMEDATALEN);
+	PG_RETURN_NAME(result);
+}
+
+/* ---- mint.drop(target text) RETURNS boolean ------------------------------- */
+PG_FUNCTION_INFO_V1(mint_drop);
+Datum
+mint_drop(PG_FUNCTION_ARGS)
+{
+	char	   *target = mint_arg_name(fcinfo, 0, "target");
+	MintLock	lock;
+	List	   *results = NIL;
+
+	refuse_current_db(target, "drop");
+	mint_lock_init(&lock, target, ExclusiveLock);
+	PG_TRY();
+	{
+		mint_lock_acquire(&lock, psprintf("waiting for other pg_mint work on database \"%s\" to finish", target));
+		refresh_catalog_view();
+		mint_run_in_worker(MINT_OP_DROP, NULL, target, NULL, 0, collect_result, &results);
+	}
+	PG_FINALLY();
+	{
+		mint_lock_release(&lock);
+	}
+	PG_END_TRY();
+
+	PG_RETURN_BOOL(results != NIL && strcmp((char *) linitial(results), "t") == 0);
+}
+
+/* ---- mint.gc(older_than interval) RETURNS SETOF name ---------------------- */
+PG_FUNCTION_INFO_V1(mint_gc);
+Datum
+mint_gc(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Interval   *iv;
+	int64		us;
+	List	   *results = NIL;
+	ListCell   *lc;
+	TupleDesc	tupdesc;
+	Tuplestorestate *tupstore;
+	MemoryContext oldcxt;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("mint.gc() must be called in a context that accepts a set")));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("older_than must not be NULL")));
+	iv = PG_GETARG_INTERVAL_P(0);
+	us = iv->time + (int64) iv->day * USECS_PER_DAY +
+		(int64) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	if (us < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("older_than must not be negative")));
+
+	mint_run_in_worker(MINT_OP_GC, NULL, NULL, NULL, us, collect_result, &results);
+
+	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	tupdesc = CreateTemplateTupleDesc(1);
+	TupleDescInitEntry(tupdesc, (AttrNumber) 1, "gc", NAMEOID, -1, 0);
+	tupstore = tuplestore_begin_heap(true, false, work_mem);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = tupstore;
+	rsinfo->setDesc = tupdesc;
+	MemoryContextSwitchTo(oldcxt);
+
+	foreach(lc, results)
+	{
+		Datum		values[1];
+		bool		nulls[1] = {false};
+
+		values[0] = DirectFunctionCall1(namein, CStringGetDatum((char *) lfirst(lc)));
+		tuplestore_putvalues(tupstore, tupdesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* ---- mint.set_pool(template text, spares integer) ------------------------- */
+PG_FUNCTION_INFO_V1(mint_set_pool);
+Datum
+mint_set_pool(PG_FUNCTION_ARGS)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("warm pools are not available yet")));
+	PG_RETURN_VOID();
+}
+
+/* ---- mint._database_size(oid): NULL when not visible or gone -------------- */
+PG_FUNCTION_INFO_V1(mint_database_size);
+Datum
+mint_database_size(PG_FUNCTION_ARGS)
+{
+	Oid			dboid = PG_GETARG_OID(0);
+	LOCAL_FCINFO(inner, 1);
+	Datum		result;
+
+	if (!SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(dboid)))
+		PG_RETURN_NULL();
+	if (mint_database_aclcheck(dboid, GetUserId(), ACL_CONNECT) != ACLCHECK_OK &&
+		!has_privs_of_role(GetUserId(), MINT_ROLE_READ_ALL_STATS))
+		PG_RETURN_NULL();
+
+	InitFunctionCallInfoData(*inner, NULL, 1, InvalidOid, NULL, NULL);
+	inner->args[0].value = ObjectIdGetDatum(dboid);
+	inner->args[0].isnull = false;
+	result = pg_database_size_oid(inner);
+	if (inner->isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
+}

@@ -1,0 +1,131 @@
+/*
+ * pg_mint.h -- declarations shared by the pg_mint extension's source files.
+ *
+ * Call flow: a SQL function (pg_mint.c) validates its arguments (names.c),
+ * takes pg_mint's cluster-wide locks (locks.c) and hands one operation to a
+ * dynamic background worker (launcher.c), which connects as the calling role
+ * and runs each CREATE/DROP/ALTER DATABASE as its own top-level transaction
+ * (worker.c, ops.c), keeping the bookkeeping (registry.c) in step.
+ */
+#ifndef PG_MINT_H
+#define PG_MINT_H
+
+#include "postgres.h"
+
+#include "nodes/pg_list.h"
+#include "storage/lock.h"
+
+#ifndef MINT_VERSION
+#define MINT_VERSION "1.0"
+#endif
+
+/* ---- operations a background worker can run --------------------------- */
+typedef enum MintOp
+{
+	MINT_OP_BEGIN = 1,			/* drop stale template, create empty one */
+	MINT_OP_FINISH,				/* seal a built template */
+	MINT_OP_ABORT,				/* drop a half-built template */
+	MINT_OP_CLONE,				/* create or replace a clone */
+	MINT_OP_DROP,				/* drop a pg_mint database */
+	MINT_OP_GC,					/* drop leftovers */
+	MINT_OP_POOL				/* keep warm pools topped up (pool.c) */
+} MintOp;
+
+/* values of pg_mint.strategy */
+typedef enum MintStrategy
+{
+	MINT_STRATEGY_DEFAULT = 0,
+	MINT_STRATEGY_WAL_LOG,
+	MINT_STRATEGY_FILE_COPY
+} MintStrategy;
+
+/*
+ * Parameters of one operation, copied into the worker's DSM segment.
+ * Names are validated (1..63 bytes) before they get here.
+ */
+typedef struct MintParams
+{
+	MintOp		op;
+	Oid			dboid;			/* database the caller is connected to */
+	Oid			session_userid; /* role the worker logs in as */
+	Oid			current_userid; /* role whose privileges it uses */
+	int			sec_context;
+	int			caller_pid;
+	int			strategy;		/* MintStrategy */
+	int			terminate_timeout_ms;
+	int64		older_than_us;	/* gc */
+	char		template_name[NAMEDATALEN];
+	char		target[NAMEDATALEN];
+	int			fingerprint_len;
+	char		fingerprint[FLEXIBLE_ARRAY_MEMBER]; /* NUL-terminated */
+} MintParams;
+
+/* ---- GUCs (pg_mint.c) -------------------------------------------------- */
+extern int	mint_strategy;
+extern int	mint_worker_wait_timeout_ms;
+extern int	mint_terminate_timeout_ms;
+
+/* ---- names.c ----------------------------------------------------------- */
+extern char *mint_arg_name(FunctionCallInfo fcinfo, int argno, const char *argname);
+extern char *mint_private_name(const char *tag);
+
+/* ---- locks.c ----------------------------------------------------------- */
+typedef struct MintLock
+{
+	LOCKTAG		tag;
+	LOCKMODE	mode;
+	bool		held;
+} MintLock;
+
+extern void mint_lock_init(MintLock *lock, const char *datname, LOCKMODE mode);
+extern void mint_lock_acquire(MintLock *lock, const char *waitmsg);
+extern bool mint_lock_try(MintLock *lock);
+extern void mint_lock_release(MintLock *lock);
+extern bool mint_lock_is_free(const char *datname);
+
+/* ---- registry.c -------------------------------------------------------- */
+typedef struct MintEntry
+{
+	bool		found;			/* a row names this database by OID and name */
+	Oid			datid;
+	char		kind[16];
+	char		state[16];
+	char	   *template_name;
+	Oid			template_datid;
+	char	   *fingerprint;
+	int			server_version;
+	Oid			owner;
+} MintEntry;
+
+extern void mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry);
+extern void mint_registry_insert(Oid datid, const char *datname, const char *kind,
+								 const char *state, const char *template_name,
+								 Oid template_datid, const char *fingerprint);
+extern void mint_registry_set(Oid datid, const char *datname, const char *state);
+extern void mint_registry_delete(Oid datid);
+extern Oid	mint_registry_owner(void);
+
+/* ---- launcher.c (caller side) ------------------------------------------ */
+typedef void (*MintResultCallback) (const char *result, void *arg);
+extern void mint_run_in_worker(MintOp op, const char *template_name, const char *target,
+							   const char *fingerprint, int64 older_than_us,
+							   MintResultCallback cb, void *cb_arg);
+
+/* ---- worker.c (worker side) -------------------------------------------- */
+extern PGDLLEXPORT void mint_worker_main(Datum main_arg);
+extern void mint_send_result(const char *result);
+extern void mint_send_done(void);
+extern void mint_exec(const char *sql);
+extern void mint_xact_begin(void);
+extern void mint_xact_commit(void);
+
+/* ---- ops.c (run inside the worker) ------------------------------------- */
+extern void mint_op_run(MintParams *params);
+extern void mint_op_cleanup(MintParams *params);
+
+/* ---- pool.c ------------------------------------------------------------ */
+extern bool mint_pool_take(MintParams *params, Oid template_oid, Oid old_oid);
+extern void mint_pool_run(MintParams *params);
+extern void mint_pool_kick(const char *template_name);
+
+#endif							/* PG_MINT_H */

@@ -1,0 +1,212 @@
+/*
+ * registry.c -- pg_mint's bookkeeping (table mint.registry).
+ *
+ * A database belongs to pg_mint only while a registry row names it by OID
+ * and by its current name: a hand-made database that happens to reuse a
+ * name, or a pg_mint database renamed by hand, is never touched.
+ *
+ * Reads run as the caller with the latest snapshot, so a session inside a
+ * REPEATABLE READ transaction still sees a template that was finished a
+ * moment ago.  Writes happen only inside pg_mint's background worker, in the
+ * same transaction as the CREATE/RENAME they describe, and run as the owner
+ * of the registry table (the role that created the extension): ordinary
+ * roles can read the registry but cannot edit it to trick pg_mint into
+ * dropping something else.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "pg_mint.h"
+
+static Oid	registry_owner = InvalidOid;
+
+/* The role that owns mint.registry (cached per backend). */
+Oid
+mint_registry_owner(void)
+{
+	if (!OidIsValid(registry_owner))
+	{
+		Oid			nsp = get_namespace_oid("mint", false);
+		Oid			relid = get_relname_relid("registry", nsp);
+		HeapTuple	tup;
+
+		if (!OidIsValid(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("pg_mint's bookkeeping table mint.registry is missing"),
+					 errhint("Reinstall the extension: DROP EXTENSION pg_mint; CREATE EXTENSION pg_mint;")));
+		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for relation %u", relid);
+		registry_owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+		ReleaseSysCache(tup);
+	}
+	return registry_owner;
+}
+
+static char *
+dup_value(MemoryContext cxt, HeapTuple tup, TupleDesc desc, int col)
+{
+	char	   *v = SPI_getvalue(tup, desc, col);
+
+	return v ? MemoryContextStrdup(cxt, v) : NULL;
+}
+
+/*
+ * Look up the row for database (datname, datid); entry->found tells whether
+ * there is one.  datid may be InvalidOid when the database does not exist,
+ * in which case nothing is found.
+ */
+void
+mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2];
+	int			ret;
+
+	memset(entry, 0, sizeof(*entry));
+	if (!OidIsValid(datid))
+		return;
+
+	values[0] = ObjectIdGetDatum(datid);
+	values[1] = CStringGetTextDatum(datname);
+
+	PushActiveSnapshot(GetLatestSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args(
+								"SELECT kind, state, template, template_datid, fingerprint,"
+								"       server_version, owner"
+								"  FROM mint.registry WHERE datid = $1 AND datname = $2",
+								2, types, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading mint.registry failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *s;
+		bool		isnull;
+		Datum		d;
+
+		entry->found = true;
+		entry->datid = datid;
+		s = SPI_getvalue(tup, desc, 1);
+		strlcpy(entry->kind, s ? s : "", sizeof(entry->kind));
+		s = SPI_getvalue(tup, desc, 2);
+		strlcpy(entry->state, s ? s : "", sizeof(entry->state));
+		entry->template_name = dup_value(cxt, tup, desc, 3);
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		entry->template_datid = isnull ? InvalidOid : DatumGetObjectId(d);
+		entry->fingerprint = dup_value(cxt, tup, desc, 5);
+		d = SPI_getbinval(tup, desc, 6, &isnull);
+		entry->server_version = isnull ? 0 : DatumGetInt32(d);
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		entry->owner = isnull ? InvalidOid : DatumGetObjectId(d);
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+}
+
+/* Run one registry-changing statement as the registry owner. */
+static void
+registry_write(const char *sql, int nargs, Oid *types, Datum *values,
+			   const char *nulls)
+{
+	Oid			save_uid;
+	int			save_sec;
+	Oid			owner = mint_registry_owner();
+
+	GetUserIdAndSecContext(&save_uid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		int			ret;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+		if (ret < 0)
+			elog(ERROR, "writing mint.registry failed: %s", SPI_result_code_string(ret));
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_uid, save_sec);
+	}
+	PG_END_TRY();
+}
+
+void
+mint_registry_insert(Oid datid, const char *datname, const char *kind,
+					 const char *state, const char *template_name,
+					 Oid template_datid, const char *fingerprint)
+{
+	Oid			types[9] = {OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, OIDOID,
+	TEXTOID, INT4OID, OIDOID};
+	Datum		values[9];
+	char		nulls[9];
+	const char *svn = GetConfigOption("server_version_num", false, false);
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = ObjectIdGetDatum(datid);
+	values[1] = CStringGetTextDatum(datname);
+	values[2] = CStringGetTextDatum(kind);
+	values[3] = CStringGetTextDatum(state);
+	if (template_name)
+		values[4] = CStringGetTextDatum(template_name);
+	else
+		nulls[4] = 'n';
+	values[5] = ObjectIdGetDatum(template_datid);
+	if (!OidIsValid(template_datid))
+		nulls[5] = 'n';
+	if (fingerprint)
+		values[6] = CStringGetTextDatum(fingerprint);
+	else
+		nulls[6] = 'n';
+	values[7] = Int32GetDatum(svn ? atoi(svn) : PG_VERSION_NUM);
+	values[8] = ObjectIdGetDatum(GetUserId());
+
+	registry_write("INSERT INTO mint.registry (datid, datname, kind, state, template,"
+				   " template_datid, fingerprint, server_version, owner)"
+				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+				   9, types, values, nulls);
+}
+
+/* Record a new name and/or state for a registered database. */
+void
+mint_registry_set(Oid datid, const char *datname, const char *state)
+{
+	Oid			types[3] = {OIDOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+
+	values[0] = ObjectIdGetDatum(datid);
+	values[1] = CStringGetTextDatum(datname);
+	values[2] = CStringGetTextDatum(state);
+	registry_write("UPDATE mint.registry SET datname = $2, state = $3,"
+				   " finished_at = CASE WHEN $3 = 'ready' AND state <> 'ready'"
+				   "   THEN clock_timestamp() ELSE finished_at END"
+				   " WHERE datid = $1",
+				   3, types, values, NULL);
+}
+
+void
+mint_registry_delete(Oid datid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+
+	values[0] = ObjectIdGetDatum(datid);
+	registry_write("DELETE FROM mint.registry WHERE datid = $1", 1, types, values, NULL);
+}

@@ -1,0 +1,172 @@
+/*
+ * worker.c -- the background worker's half: connect as the caller, run one
+ * operation (ops.c), report back through the redirected protocol.
+ *
+ * Every statement runs as its own top-level transaction (StartTransaction-
+ * Command ... CommitTransactionCommand), which is what CREATE and DROP
+ * DATABASE require.  An error is reported to the caller only after the
+ * operation's cleanup has run, so the caller never sees a failure while
+ * half-made state still exists.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "libpq/libpq.h"
+#include "libpq/pqmq.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "storage/shm_mq.h"
+#include "tcop/dest.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+
+#include "compat.h"
+#include "pg_mint.h"
+
+void
+mint_send_result(const char *result)
+{
+	(void) pq_putmessage('R', result, strlen(result) + 1);
+}
+
+void
+mint_send_done(void)
+{
+	(void) pq_putmessage('Z', "", 1);
+}
+
+void
+mint_xact_begin(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+void
+mint_xact_commit(void)
+{
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/*
+ * Run one utility statement (CREATE/DROP/ALTER DATABASE) at top level inside
+ * the current transaction.  The SQL is built by ops.c with quote_identifier
+ * on every name.
+ */
+void
+mint_exec(const char *sql)
+{
+	List	   *raw = mint_raw_parser(sql);
+	RawStmt    *rs;
+	PlannedStmt *ps;
+
+	if (list_length(raw) != 1)
+		elog(ERROR, "pg_mint: expected one statement in \"%s\"", sql);
+	rs = linitial_node(RawStmt, raw);
+
+	ps = makeNode(PlannedStmt);
+	ps->commandType = CMD_UTILITY;
+	ps->canSetTag = false;
+	ps->utilityStmt = rs->stmt;
+	ps->stmt_location = rs->stmt_location;
+	ps->stmt_len = rs->stmt_len;
+
+	pgstat_report_activity(STATE_RUNNING, sql);
+	mint_ProcessUtility(ps, sql, PROCESS_UTILITY_TOPLEVEL, None_Receiver);
+	CommandCounterIncrement();
+}
+
+void
+mint_worker_main(Datum main_arg)
+{
+	dsm_segment *seg;
+	MintParams *params;
+	shm_mq	   *mq;
+	shm_mq_handle *mqh;
+	Size		params_size;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	CurrentResourceOwner = ResourceOwnerCreate(NULL, "pg_mint worker");
+	seg = dsm_attach(DatumGetUInt32(main_arg));
+	if (seg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_mint worker could not map its dynamic shared memory segment")));
+	params = (MintParams *) dsm_segment_address(seg);
+	params_size = MAXALIGN(offsetof(MintParams, fingerprint) + params->fingerprint_len + 1);
+	mq = (shm_mq *) ((char *) params + params_size);
+	shm_mq_set_sender(mq, MyProc);
+	mqh = shm_mq_attach(mq, seg, NULL);
+	pq_redirect_to_shm_mq(seg, mqh);
+
+	BackgroundWorkerInitializeConnectionByOid(params->dboid, params->session_userid,
+											  MINT_BGW_CONN_FLAGS);
+	SetUserIdAndSecContext(params->current_userid, params->sec_context);
+
+	/* only pg_catalog on the path: pg_mint's SQL is schema-qualified */
+	SetConfigOption("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION);
+	/* the caller bounds the wait; the worker itself never times out */
+	SetConfigOption("statement_timeout", "0", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("lock_timeout", "0", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_USERSET, PGC_S_SESSION);
+
+	PG_TRY();
+	{
+		mint_op_run(params);
+	}
+	PG_CATCH();
+	{
+		/* tell the caller after cleaning up, so it never sees half-made state */
+		MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+		ErrorData  *edata = CopyErrorData();
+
+		MemoryContextSwitchTo(oldcxt);
+		FlushErrorState();
+		AbortCurrentTransaction();
+		while (ActiveSnapshotSet())
+			PopActiveSnapshot();
+
+		HOLD_INTERRUPTS();
+		PG_TRY();
+		{
+			mint_op_cleanup(params);
+		}
+		PG_CATCH();
+		{
+			/* cleanup failed: leave the leftover to mint.gc(), log why */
+			ErrorData  *cdata;
+
+			MemoryContextSwitchTo(TopMemoryContext);
+			cdata = CopyErrorData();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			ereport(LOG,
+					(errmsg("pg_mint could not clean up after an error: %s", cdata->message),
+					 errhint("mint.gc() will remove the leftover.")));
+		}
+		PG_END_TRY();
+		RESUME_INTERRUPTS();
+
+		/* report the original error with its SQLSTATE, detail and hint */
+		edata->elevel = ERROR;
+		ThrowErrorData(edata);
+		/* not reached: ERROR in a background worker without handler exits */
+	}
+	PG_END_TRY();
+
+	pgstat_report_activity(STATE_IDLE, NULL);
+	proc_exit(0);
+}
