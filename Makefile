@@ -34,7 +34,8 @@ WERROR ?= -Werror
 PG_CFLAGS = -Wall $(WERROR) -DMINT_VERSION='"$(EXT_VERSION)"'
 
 PG_CONFIG ?= pg_config
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
 include $(PGXS)
 
 # ---- the pg_mint CLI (libpq) ----------------------------------------------
@@ -65,6 +66,12 @@ clean: clean-cli
 clean-cli:
 	rm -f cli/pg_mint
 	rm -rf tests/regress/results tests/regress/regression.* tests/isolation/output_iso
+
+else
+# no PostgreSQL development files yet: `make test` installs them first
+all install installcheck:
+	@echo "pg_config not found: apt-get install postgresql-server-dev-15 libpq-dev (or set PG_CONFIG)"; exit 1
+endif
 
 .PHONY: test demo bench install-cli uninstall-cli clean-cli
 test:

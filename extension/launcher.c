@@ -70,6 +70,10 @@ launch_worker(dsm_segment *seg, MintOp op)
 	cb.previous = error_context_stack;
 	error_context_stack = &cb;
 
+	/* tell pool refillers that callers are waiting, so they give slots back */
+	mint_slot_wait_begin();
+	PG_TRY();
+	{
 	for (;;)
 	{
 		int			rc;
@@ -94,6 +98,12 @@ launch_worker(dsm_segment *seg, MintOp op)
 			break;
 		delay_ms = Min(delay_ms * 2, 20);
 	}
+	}
+	PG_FINALLY();
+	{
+		mint_slot_wait_end();
+	}
+	PG_END_TRY();
 
 	error_context_stack = cb.previous;
 	return handle;

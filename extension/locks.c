@@ -4,10 +4,11 @@
  * pg_advisory_lock() keys carry MyDatabaseId, so they only coordinate
  * sessions of one database.  pg_mint builds its own advisory lock tags with
  * database = InvalidOid (0), a 64-bit hash of the database name in the two
- * middle fields and MINT_LOCK_FIELD4 in the last one.  SQL advisory locks use
+ * middle fields and 0x6D74 ("mt") in the last one.  SQL advisory locks use
  * field4 = 1 or 2, so these never collide with an application's own
  * pg_advisory_lock keys, yet they show up in pg_locks (locktype 'advisory',
- * database 0, objsubid MINT_LOCK_FIELD4) like any other lock.
+ * database 0, objsubid 0x6D74 = 28020) like any other lock.  Two more
+ * key spaces (field4 0x6D75, 0x6D76) serve the warm pool (pool.c).
  *
  * One key per database name: a template builder holds it exclusively for
  * the whole build (session lock, so it survives the caller's transactions
@@ -23,19 +24,23 @@
 #include "compat.h"
 #include "pg_mint.h"
 
-#define MINT_LOCK_FIELD4 0x6D74		/* "mt" */
 #define MINT_LOCK_SEED	UINT64CONST(0x706D696E74)
+
+void
+mint_lock_init_space(MintLock *lock, const char *key, LOCKMODE mode, uint16 space)
+{
+	uint64		h = hash_bytes_extended((const unsigned char *) key,
+										(int) strlen(key), MINT_LOCK_SEED);
+
+	SET_LOCKTAG_ADVISORY(lock->tag, InvalidOid, (uint32) (h >> 32), (uint32) h, space);
+	lock->mode = mode;
+	lock->held = false;
+}
 
 void
 mint_lock_init(MintLock *lock, const char *datname, LOCKMODE mode)
 {
-	uint64		h = hash_bytes_extended((const unsigned char *) datname,
-										(int) strlen(datname), MINT_LOCK_SEED);
-
-	SET_LOCKTAG_ADVISORY(lock->tag, InvalidOid, (uint32) (h >> 32), (uint32) h,
-						 MINT_LOCK_FIELD4);
-	lock->mode = mode;
-	lock->held = false;
+	mint_lock_init_space(lock, datname, mode, MINT_LOCK_SPACE_DB);
 }
 
 static void

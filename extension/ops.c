@@ -97,8 +97,8 @@ require_pg_mint(const char *name, MintEntry *e)
  * Refuse, naming the culprit, when something that survives session
  * termination uses the database: DROP/RENAME would fail (or wait) on it.
  */
-static void
-check_blockers(const char *name, Oid oid)
+void
+mint_check_blockers(const char *name, Oid oid)
 {
 	Oid			types[2] = {NAMEOID, OIDOID};
 	Datum		values[2];
@@ -146,8 +146,8 @@ check_blockers(const char *name, Oid oid)
  * pg_mint.terminate_timeout.  Meant to be called while new connections are
  * kept out (ALLOW_CONNECTIONS false, or our lock on the database object).
  */
-static void
-terminate_sessions(const char *name, Oid oid, int timeout_ms)
+void
+mint_terminate_sessions(const char *name, Oid oid, int timeout_ms)
 {
 	TimestampTz start = GetCurrentTimestamp();
 
@@ -176,8 +176,8 @@ terminate_sessions(const char *name, Oid oid, int timeout_ms)
  * Create database `name` from `from` (NULL: the server default template),
  * registering it in the same transaction.
  */
-static Oid
-create_registered(const char *name, const char *from, bool allow_conn,
+Oid
+mint_create_registered(const char *name, const char *from, bool allow_conn,
 				  const char *kind, const char *state, const char *template_name,
 				  Oid template_datid, const char *fingerprint, int strategy)
 {
@@ -209,8 +209,8 @@ create_registered(const char *name, const char *from, bool allow_conn,
  * DROP DATABASE ... WITH (FORCE), then forget it.  Each step commits, so a
  * crash in between leaves a row mint.gc() finishes.
  */
-static void
-drop_registered(const char *name, Oid oid)
+void
+mint_drop_registered(const char *name, Oid oid)
 {
 	mint_xact_begin();
 	mint_registry_set(oid, name, "dropping");
@@ -253,12 +253,12 @@ op_begin(MintParams *p)
 					 errmsg("database \"%s\" is a pg_mint %s, not a template", tpl, e.kind),
 					 errhint("Choose another template name.")));
 		require_owner(tpl, oid, "rebuild");
-		check_blockers(tpl, oid);
+		mint_check_blockers(tpl, oid);
 	}
 	mint_xact_commit();
 
 	if (OidIsValid(oid))
-		drop_registered(tpl, oid);	/* stale or unfinished */
+		mint_drop_registered(tpl, oid);	/* stale or unfinished */
 
 	if (!mint_have_createdb_privilege())
 		ereport(ERROR,
@@ -269,7 +269,7 @@ op_begin(MintParams *p)
 				 errhint("A superuser can grant it: ALTER ROLE %s CREATEDB;",
 						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 
-	(void) create_registered(tpl, NULL, true, "template", "building", NULL, InvalidOid,
+	(void) mint_create_registered(tpl, NULL, true, "template", "building", NULL, InvalidOid,
 							 p->fingerprint, MINT_STRATEGY_DEFAULT);
 	mint_send_result("build");
 	mint_send_done();
@@ -296,13 +296,13 @@ op_finish(MintParams *p)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("template \"%s\" is not being built", tpl)));
-	check_blockers(tpl, oid);
+	mint_check_blockers(tpl, oid);
 	/* keep new sessions out, then end the ones still there */
 	mint_exec(psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS false", quote_identifier(tpl)));
 	mint_xact_commit();
 
 	mint_xact_begin();
-	terminate_sessions(tpl, oid, p->terminate_timeout_ms);
+	mint_terminate_sessions(tpl, oid, p->terminate_timeout_ms);
 	mint_xact_commit();
 
 	mint_xact_begin();
@@ -311,7 +311,16 @@ op_finish(MintParams *p)
 	mint_xact_commit();
 
 	mint_send_done();
-	mint_pool_kick(tpl);
+
+	/* a pool waiting for this template can fill now */
+	mint_xact_begin();
+	{
+		Oid			owner = mint_pool_owner(tpl);
+
+		if (OidIsValid(owner))
+			mint_pool_kick(tpl, owner, InvalidTransactionId);
+	}
+	mint_xact_commit();
 }
 
 /* ---- template_abort: drop the half-built template ------------------------- */
@@ -328,15 +337,125 @@ op_abort(MintParams *p)
 	{
 		mint_registry_lookup(tpl, oid, &e);
 		require_pg_mint(tpl, &e);
-		check_blockers(tpl, oid);
+		mint_check_blockers(tpl, oid);
 	}
 	mint_xact_commit();
 	if (OidIsValid(oid))
-		drop_registered(tpl, oid);
+		mint_drop_registered(tpl, oid);
 	mint_send_done();
 }
 
 /* ---- clone --------------------------------------------------------------- */
+
+/*
+ * Is tpl a database clones may be made from?  Fills *oid and *entry.
+ * Errors when it does not exist or is a pg_mint template not finished.
+ * Returns true when it is a finished pg_mint template.
+ */
+bool
+mint_template_ready_oid(const char *tpl, Oid *oid, MintEntry *entry)
+{
+	*oid = db_oid(tpl);
+	if (!OidIsValid(*oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("template database \"%s\" does not exist", tpl),
+				 errhint("Build it first: SELECT mint.template_begin('%s', fingerprint), create the schema, then SELECT mint.template_finish('%s').",
+						 tpl, tpl)));
+	mint_registry_lookup(tpl, *oid, entry);
+	if (entry->found && strcmp(entry->kind, "template") == 0 && strcmp(entry->state, "ready") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("template \"%s\" is not finished", tpl),
+				 errdetail("Its build was started with mint.template_begin but not finished: the builder is this session, or it aborted or died."),
+				 errhint("Call mint.template_finish('%s') from the building session, or mint.template_begin('%s', fingerprint) to rebuild it.",
+						 tpl, tpl)));
+	return entry->found && strcmp(entry->kind, "template") == 0;
+}
+
+/* May the existing database target (oid) be replaced by a clone? */
+void
+mint_check_clone_target(const char *target, Oid oid)
+{
+	MintEntry	ce;
+
+	mint_registry_lookup(target, oid, &ce);
+	if (!ce.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_DATABASE),
+				 errmsg("database \"%s\" already exists and was not created by pg_mint", target),
+				 errdetail("pg_mint only replaces databases it created itself."),
+				 errhint("Choose another target name, or drop \"%s\" by hand if you really mean it.", target)));
+	if (strcmp(ce.kind, "clone") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("database \"%s\" is a pg_mint %s, not a clone", target, ce.kind),
+				 errhint("Choose another target name.")));
+	require_owner(target, oid, "replace");
+	mint_check_blockers(target, oid);
+}
+
+static void
+exec_in(const char *sql, bool nested)
+{
+	if (nested)
+		mint_exec_nested(sql);
+	else
+		mint_exec(sql);
+}
+
+/*
+ * In the current transaction: put database new_name (new_oid, a finished
+ * copy with connections disallowed) in place of target.  An existing target
+ * (old_oid) is locked so nobody can enter it, emptied of sessions, and
+ * renamed to a private name returned in old_name (to be dropped later).
+ * At commit, target names the new database; before, the old one.
+ */
+void
+mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid new_oid,
+					  char *old_name, int terminate_timeout_ms, bool nested)
+{
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2];
+
+	old_name[0] = '\0';
+	if (OidIsValid(old_oid))
+	{
+		char	   *priv = mint_private_name("old");
+		MintLock	old_lock;
+
+		/*
+		 * A worker keeps the old copy's name locked until it has dropped it,
+		 * so mint.gc() leaves it alone; in the caller's own transaction
+		 * (nested) the pool worker drops it later under the same lock.
+		 */
+		mint_lock_init(&old_lock, priv, ExclusiveLock);
+		if (!nested)
+			(void) mint_lock_try(&old_lock);
+		LockSharedObject(DatabaseRelationId, old_oid, 0, AccessExclusiveLock);
+		if (db_oid(target) != old_oid)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("database \"%s\" was changed by someone else while pg_mint replaced it", target)));
+		mint_check_blockers(target, old_oid);
+		mint_terminate_sessions(target, old_oid, terminate_timeout_ms);
+		exec_in(psprintf("ALTER DATABASE %s RENAME TO %s",
+						 quote_identifier(target), quote_identifier(priv)), nested);
+		mint_registry_set(old_oid, priv, "dropping");
+		strlcpy(old_name, priv, NAMEDATALEN);
+	}
+	exec_in(psprintf("ALTER DATABASE %s RENAME TO %s",
+					 quote_identifier(new_name), quote_identifier(target)), nested);
+	exec_in(psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS true", quote_identifier(target)), nested);
+	values[0] = ObjectIdGetDatum(new_oid);
+	values[1] = CStringGetTextDatum(target);
+	(void) mint_registry_exec("UPDATE mint.registry SET kind = 'clone', state = 'ready', datname = $2,"
+							  " created_at = pg_catalog.clock_timestamp(),"
+							  " finished_at = pg_catalog.clock_timestamp()"
+							  " WHERE datid = $1",
+							  2, types, values, NULL, NULL, 0);
+}
+
 static void
 op_clone(MintParams *p)
 {
@@ -345,56 +464,43 @@ op_clone(MintParams *p)
 	Oid			tpl_oid,
 				old_oid,
 				new_oid;
-	MintEntry	te,
-				ce;
+	MintEntry	te;
+	bool		pooled;
 	char	   *new_name;
-	char	   *old_name;
-	MintLock	new_lock,
-				old_lock;
+	char		old_name[NAMEDATALEN];
+	MintLock	new_lock;
 
 	mint_xact_begin();
-	tpl_oid = db_oid(tpl);
-	if (!OidIsValid(tpl_oid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_DATABASE),
-				 errmsg("template database \"%s\" does not exist", tpl),
-				 errhint("Build it first: SELECT mint.template_begin('%s', fingerprint), create the schema, then SELECT mint.template_finish('%s').",
-						 tpl, tpl)));
-	mint_registry_lookup(tpl, tpl_oid, &te);
-	if (te.found && strcmp(te.kind, "template") == 0 && strcmp(te.state, "ready") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("template \"%s\" is not finished", tpl),
-				 errdetail("Its build was started with mint.template_begin but not finished: the builder is this session, or it aborted or died."),
-				 errhint("Call mint.template_finish('%s') from the building session, or mint.template_begin('%s', fingerprint) to rebuild it.",
-						 tpl, tpl)));
-
+	pooled = mint_template_ready_oid(tpl, &tpl_oid, &te);
 	old_oid = db_oid(target);
 	if (OidIsValid(old_oid))
-	{
-		mint_registry_lookup(target, old_oid, &ce);
-		if (!ce.found)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_DATABASE),
-					 errmsg("database \"%s\" already exists and was not created by pg_mint", target),
-					 errdetail("pg_mint only replaces databases it created itself."),
-					 errhint("Choose another target name, or drop \"%s\" by hand if you really mean it.", target)));
-		if (strcmp(ce.kind, "clone") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-					 errmsg("database \"%s\" is a pg_mint %s, not a clone", target, ce.kind),
-					 errhint("Choose another target name.")));
-		require_owner(target, old_oid, "replace");
-		check_blockers(target, old_oid);
-	}
+		mint_check_clone_target(target, old_oid);
 	mint_xact_commit();
+
+	/* a warm spare, when this role has a pool for the template */
+	if (pooled && OidIsValid(mint_pool_owner(tpl)))
+	{
+		bool		taken;
+
+		mint_xact_begin();
+		taken = mint_pool_take(tpl, tpl_oid, target, old_oid, false, old_name,
+							   p->terminate_timeout_ms);
+		mint_xact_commit();
+		if (taken)
+		{
+			mint_send_result(target);
+			mint_send_done();
+			if (old_name[0])
+				mint_drop_registered(old_name, old_oid);
+			return;
+		}
+	}
 
 	if (!OidIsValid(old_oid))
 	{
 		/* fresh target: create it under its own name */
-		if (!mint_pool_take(p, tpl_oid, InvalidOid))
-			(void) create_registered(target, tpl, true, "clone", "ready", tpl, tpl_oid,
-									 te.found ? te.fingerprint : NULL, p->strategy);
+		(void) mint_create_registered(target, tpl, true, "clone", "ready", tpl, tpl_oid,
+									  te.found ? te.fingerprint : NULL, p->strategy);
 		mint_send_result(target);
 		mint_send_done();
 		return;
@@ -404,32 +510,15 @@ op_clone(MintParams *p)
 	new_name = mint_private_name("new");
 	mint_lock_init(&new_lock, new_name, ExclusiveLock);
 	(void) mint_lock_try(&new_lock);
-	new_oid = create_registered(new_name, tpl, false, "clone", "building", tpl, tpl_oid,
-								te.found ? te.fingerprint : NULL, p->strategy);
+	new_oid = mint_create_registered(new_name, tpl, false, "clone", "building", tpl, tpl_oid,
+									 te.found ? te.fingerprint : NULL, p->strategy);
 	strlcpy(cleanup_name, new_name, NAMEDATALEN);
 	cleanup_oid = new_oid;
 
-	old_name = mint_private_name("old");
-	mint_lock_init(&old_lock, old_name, ExclusiveLock);
-	(void) mint_lock_try(&old_lock);
-
 	mint_xact_begin();
-	/* keep new sessions from entering the old database until we commit */
-	LockSharedObject(DatabaseRelationId, old_oid, 0, AccessExclusiveLock);
-	if (db_oid(target) != old_oid)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("database \"%s\" was changed by someone else while pg_mint replaced it", target)));
-	check_blockers(target, old_oid);
-	terminate_sessions(target, old_oid, p->terminate_timeout_ms);
-	mint_exec(psprintf("ALTER DATABASE %s RENAME TO %s",
-					   quote_identifier(target), quote_identifier(old_name)));
-	mint_exec(psprintf("ALTER DATABASE %s RENAME TO %s",
-					   quote_identifier(new_name), quote_identifier(target)));
-	mint_exec(psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS true", quote_identifier(target)));
+	mint_swap_into_target(target, old_oid, new_name, new_oid, old_name,
+						  p->terminate_timeout_ms, false);
 	HOLD_INTERRUPTS();
-	mint_registry_set(old_oid, old_name, "dropping");
-	mint_registry_set(new_oid, target, "ready");
 	mint_xact_commit();
 	RESUME_INTERRUPTS();
 	cleanup_oid = InvalidOid;
@@ -438,7 +527,7 @@ op_clone(MintParams *p)
 	mint_send_done();
 
 	/* off the caller's path: DROP DATABASE forces a checkpoint */
-	drop_registered(old_name, old_oid);
+	mint_drop_registered(old_name, old_oid);
 }
 
 /* ---- drop ---------------------------------------------------------------- */
@@ -456,12 +545,12 @@ op_drop(MintParams *p)
 		mint_registry_lookup(target, oid, &e);
 		require_pg_mint(target, &e);
 		require_owner(target, oid, "drop");
-		check_blockers(target, oid);
+		mint_check_blockers(target, oid);
 	}
 	mint_xact_commit();
 
 	if (OidIsValid(oid))
-		drop_registered(target, oid);
+		mint_drop_registered(target, oid);
 	mint_send_result(OidIsValid(oid) ? "t" : "f");
 	mint_send_done();
 }
@@ -494,7 +583,7 @@ gc_drop_if_idle(GcRow *r)
 	}
 	mint_xact_commit();
 	if (idle)
-		drop_registered(r->datname, r->datid);
+		mint_drop_registered(r->datname, r->datid);
 	return idle;
 }
 
@@ -578,7 +667,7 @@ op_gc(MintParams *p)
 			if (strcmp(r->state, "ready") != 0)
 			{
 				/* unfinished build, half-made copy, interrupted drop: orphans */
-				drop_registered(r->datname, r->datid);
+				mint_drop_registered(r->datname, r->datid);
 				dropped = true;
 			}
 			else if (strcmp(r->kind, "template") == 0)
@@ -586,7 +675,7 @@ op_gc(MintParams *p)
 				/* built by another server major version: superseded */
 				if (r->server_version / 10000 != major)
 				{
-					drop_registered(r->datname, r->datid);
+					mint_drop_registered(r->datname, r->datid);
 					dropped = true;
 				}
 			}
@@ -631,9 +720,6 @@ mint_op_run(MintParams *p)
 		case MINT_OP_GC:
 			op_gc(p);
 			break;
-		case MINT_OP_POOL:
-			mint_pool_run(p);
-			break;
 	}
 }
 
@@ -646,6 +732,6 @@ mint_op_cleanup(MintParams *p)
 		Oid			oid = cleanup_oid;
 
 		cleanup_oid = InvalidOid;
-		drop_registered(cleanup_name, oid);
+		mint_drop_registered(cleanup_name, oid);
 	}
 }

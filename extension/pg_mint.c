@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -256,6 +257,41 @@ mint_template_abort(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * The warm-pool fast path: outside a transaction block, a spare is renamed
+ * into place right here, in the caller's own (about to commit) transaction:
+ * no background worker, about a millisecond.  Inside a transaction block
+ * clone() must commit on its own, so the worker does it instead.
+ */
+static bool
+clone_from_pool_here(const char *tpl, const char *target)
+{
+	Oid			tpl_oid;
+	Oid			old_oid;
+	Oid			owner;
+	MintEntry	te;
+	char		old_name[NAMEDATALEN];
+
+	if (IsTransactionBlock())
+		return false;
+	owner = mint_pool_owner(tpl);
+	if (!OidIsValid(owner))
+		return false;
+	if (!mint_template_ready_oid(tpl, &tpl_oid, &te))
+		return false;
+	old_oid = get_database_oid(target, true);
+	if (OidIsValid(old_oid))
+		mint_check_clone_target(target, old_oid);
+	if (!mint_pool_take(tpl, tpl_oid, target, old_oid, true, old_name, mint_terminate_timeout_ms))
+	{
+		mint_pool_kick(tpl, owner, GetTopTransactionId());
+		return false;
+	}
+	/* refill, and drop the replaced clone, once this transaction commits */
+	mint_pool_kick(tpl, owner, GetTopTransactionId());
+	return true;
+}
+
 /* ---- mint.clone(template text, target text) RETURNS name ----------------- */
 PG_FUNCTION_INFO_V1(mint_clone);
 Datum
@@ -284,7 +320,8 @@ mint_clone(PG_FUNCTION_ARGS)
 		mint_lock_acquire(&tlock, psprintf("waiting for template \"%s\" to be built", tpl));
 		mint_lock_acquire(&glock, psprintf("waiting for another pg_mint call on database \"%s\" to finish", target));
 		refresh_catalog_view();
-		mint_run_in_worker(MINT_OP_CLONE, tpl, target, NULL, 0, collect_result, &results);
+		if (!clone_from_pool_here(tpl, target))
+			mint_run_in_worker(MINT_OP_CLONE, tpl, target, NULL, 0, collect_result, &results);
 	}
 	PG_FINALLY();
 	{
@@ -382,9 +419,47 @@ PG_FUNCTION_INFO_V1(mint_set_pool);
 Datum
 mint_set_pool(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("warm pools are not available yet")));
+	char	   *tpl = mint_arg_name(fcinfo, 0, "template");
+	int32		spares;
+	Oid			types[3] = {TEXTOID, INT4OID, OIDOID};
+	Datum		values[3];
+	char	   *row[1];
+	Oid			owner = GetUserId();
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("spares must not be NULL"),
+				 errhint("Pass 0 to turn the pool off.")));
+	spares = PG_GETARG_INT32(1);
+	if (spares < 0 || spares > 100)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("spares must be between 0 and 100, not %d", spares)));
+	require_createdb(tpl);
+
+	values[0] = CStringGetTextDatum(tpl);
+	values[1] = Int32GetDatum(spares);
+	values[2] = ObjectIdGetDatum(owner);
+	if (mint_registry_exec("SELECT owner FROM mint.pool_config WHERE template = $1 FOR UPDATE",
+						   1, types, values, NULL, row, 1) > 0)
+	{
+		Oid			cur = atooid(row[0]);
+
+		if (cur != owner && !superuser())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("the pool of template \"%s\" belongs to role \"%s\"",
+							tpl, GetUserNameFromId(cur, true)),
+					 errhint("Only its owner or a superuser can change it.")));
+		owner = cur;
+		values[2] = ObjectIdGetDatum(owner);
+	}
+	(void) mint_registry_exec("INSERT INTO mint.pool_config (template, spares, owner) VALUES ($1, $2, $3)"
+							  " ON CONFLICT (template) DO UPDATE SET spares = EXCLUDED.spares",
+							  3, types, values, NULL, NULL, 0);
+	/* fill (or shrink) once this transaction commits */
+	mint_pool_kick(tpl, owner, GetTopTransactionId());
 	PG_RETURN_VOID();
 }
 

@@ -27,8 +27,7 @@ typedef enum MintOp
 	MINT_OP_ABORT,				/* drop a half-built template */
 	MINT_OP_CLONE,				/* create or replace a clone */
 	MINT_OP_DROP,				/* drop a pg_mint database */
-	MINT_OP_GC,					/* drop leftovers */
-	MINT_OP_POOL				/* keep warm pools topped up (pool.c) */
+	MINT_OP_GC					/* drop leftovers */
 } MintOp;
 
 /* values of pg_mint.strategy */
@@ -78,6 +77,11 @@ typedef struct MintLock
 } MintLock;
 
 extern void mint_lock_init(MintLock *lock, const char *datname, LOCKMODE mode);
+extern void mint_lock_init_space(MintLock *lock, const char *key, LOCKMODE mode, uint16 space);
+
+#define MINT_LOCK_SPACE_DB		0x6D74	/* database names */
+#define MINT_LOCK_SPACE_POOL	0x6D75	/* one pool refiller per template */
+#define MINT_LOCK_SPACE_SLOTS	0x6D76	/* callers waiting for a worker slot */
 extern void mint_lock_acquire(MintLock *lock, const char *waitmsg);
 extern bool mint_lock_try(MintLock *lock);
 extern void mint_lock_release(MintLock *lock);
@@ -104,6 +108,8 @@ extern void mint_registry_insert(Oid datid, const char *datname, const char *kin
 extern void mint_registry_set(Oid datid, const char *datname, const char *state);
 extern void mint_registry_delete(Oid datid);
 extern Oid	mint_registry_owner(void);
+extern uint64 mint_registry_exec(const char *sql, int nargs, Oid *types, Datum *values,
+								 const char *nulls, char **out, int nout);
 
 /* ---- launcher.c (caller side) ------------------------------------------ */
 typedef void (*MintResultCallback) (const char *result, void *arg);
@@ -116,6 +122,7 @@ extern PGDLLEXPORT void mint_worker_main(Datum main_arg);
 extern void mint_send_result(const char *result);
 extern void mint_send_done(void);
 extern void mint_exec(const char *sql);
+extern void mint_exec_nested(const char *sql);
 extern void mint_xact_begin(void);
 extern void mint_xact_commit(void);
 
@@ -123,9 +130,27 @@ extern void mint_xact_commit(void);
 extern void mint_op_run(MintParams *params);
 extern void mint_op_cleanup(MintParams *params);
 
+/* ---- ops.c helpers shared with pool.c ----------------------------------- */
+extern Oid	mint_create_registered(const char *name, const char *from, bool allow_conn,
+								   const char *kind, const char *state,
+								   const char *template_name, Oid template_datid,
+								   const char *fingerprint, int strategy);
+extern void mint_drop_registered(const char *name, Oid oid);
+extern void mint_check_blockers(const char *name, Oid oid);
+extern void mint_terminate_sessions(const char *name, Oid oid, int timeout_ms);
+extern void mint_check_clone_target(const char *target, Oid oid);
+extern bool mint_template_ready_oid(const char *tpl, Oid *oid, MintEntry *entry);
+
 /* ---- pool.c ------------------------------------------------------------ */
-extern bool mint_pool_take(MintParams *params, Oid template_oid, Oid old_oid);
-extern void mint_pool_run(MintParams *params);
-extern void mint_pool_kick(const char *template_name);
+extern void mint_swap_into_target(const char *target, Oid old_oid, const char *new_name,
+								  Oid new_oid, char *old_name, int terminate_timeout_ms,
+								  bool nested);
+extern bool mint_pool_take(const char *tpl, Oid tpl_oid, const char *target, Oid old_oid,
+						   bool nested, char *old_name, int terminate_timeout_ms);
+extern void mint_pool_kick(const char *template_name, Oid pool_owner, TransactionId wait_xid);
+extern Oid	mint_pool_owner(const char *template_name);
+extern void mint_slot_wait_begin(void);
+extern void mint_slot_wait_end(void);
+extern PGDLLEXPORT void mint_pool_main(Datum main_arg);
 
 #endif							/* PG_MINT_H */

@@ -1,23 +1,408 @@
 /*
- * pool.c -- warm pools of finished copies (mint.set_pool).  Placeholder:
- * the pool lands in a later change; until then clone() never finds a spare.
+ * pool.c -- warm pools: finished copies of a template kept ready under
+ * private names, handed out by mint.clone() with a rename.
+ *
+ * mint.set_pool(template, spares) records the wish in mint.pool_config.
+ * A refill worker (a dynamic background worker, started on demand, exiting
+ * when idle; no shared_preload_libraries) connects as the pool's owner and
+ * loops: drop replaced clones waiting to be dropped, drop spares of an old
+ * template build, then create spares until there are `spares` of them.
+ * One refiller per template (lock space 0x6D75); it yields its slot when
+ * callers are waiting for one (they hold lock space 0x6D76 while waiting).
+ *
+ * clone() takes a spare with SELECT ... FOR UPDATE SKIP LOCKED, so
+ * concurrent callers get distinct spares; a spare records the OID of the
+ * template build it was copied from and is handed out only while that is
+ * still the template's current build.  In autocommit the take runs in the
+ * caller's own transaction (a rename needs no background worker: about a
+ * millisecond); inside a transaction block it runs in clone's worker, so
+ * the clone still commits on its own.
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/lmgr.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "storage/ipc.h"
+#include "utils/snapmgr.h"
+
+#include "compat.h"
 #include "pg_mint.h"
 
-bool
-mint_pool_take(MintParams *params, Oid template_oid, Oid old_oid)
+typedef struct PoolArgs
 {
+	Oid			dboid;
+	Oid			owner;
+	TransactionId wait_xid;
+	char		template_name[NAMEDATALEN];
+} PoolArgs;
+
+StaticAssertDecl(sizeof(PoolArgs) <= BGW_EXTRALEN, "PoolArgs must fit in bgw_extra");
+
+/* ---- callers waiting for worker slots ----------------------------------- */
+static MintLock slot_wait_lock;
+
+void
+mint_slot_wait_begin(void)
+{
+	mint_lock_init_space(&slot_wait_lock, "slots", ShareLock, MINT_LOCK_SPACE_SLOTS);
+	(void) mint_lock_try(&slot_wait_lock);
+}
+
+void
+mint_slot_wait_end(void)
+{
+	mint_lock_release(&slot_wait_lock);
+}
+
+static bool
+callers_waiting_for_slots(void)
+{
+	MintLock	l;
+
+	mint_lock_init_space(&l, "slots", ExclusiveLock, MINT_LOCK_SPACE_SLOTS);
+	if (!mint_lock_try(&l))
+		return true;
+	mint_lock_release(&l);
 	return false;
 }
 
-void
-mint_pool_run(MintParams *params)
+/* ---- configuration -------------------------------------------------------- */
+
+/*
+ * Owner of the pool for tpl if it is on (spares > 0) and the current role
+ * may take its spares (the owner or a superuser); InvalidOid otherwise.
+ */
+Oid
+mint_pool_owner(const char *tpl)
 {
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	Oid			owner = InvalidOid;
+
+	values[0] = CStringGetTextDatum(tpl);
+	PushActiveSnapshot(GetLatestSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT owner FROM mint.pool_config WHERE template = $1 AND spares > 0",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading mint.pool_config failed");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	if (OidIsValid(owner) && owner != GetUserId() && !superuser())
+		owner = InvalidOid;
+	return owner;
+}
+
+/* ---- handing out a spare -------------------------------------------------- */
+
+/*
+ * Take a ready spare of the current build of tpl and put it in place of
+ * target, inside the current transaction.  Returns false (and counts a
+ * miss) when there is none.
+ */
+bool
+mint_pool_take(const char *tpl, Oid tpl_oid, const char *target, Oid old_oid,
+			   bool nested, char *old_name, int terminate_timeout_ms)
+{
+	Oid			types[3] = {TEXTOID, OIDOID, OIDOID};
+	Datum		values[3];
+	char	   *row[2];
+	Oid			spare_oid;
+	Oid			owner = mint_pool_owner(tpl);
+
+	old_name[0] = '\0';
+	if (!OidIsValid(owner))
+		return false;
+
+	values[0] = CStringGetTextDatum(tpl);
+	values[1] = ObjectIdGetDatum(tpl_oid);
+	values[2] = ObjectIdGetDatum(owner);
+	if (mint_registry_exec("SELECT r.datid, r.datname FROM mint.registry r"
+						   "  JOIN pg_catalog.pg_database d ON d.oid = r.datid AND d.datname = r.datname"
+						   " WHERE r.kind = 'spare' AND r.state = 'ready' AND r.template = $1"
+						   "   AND r.template_datid = $2 AND r.owner = $3"
+						   " ORDER BY r.created_at LIMIT 1 FOR UPDATE OF r SKIP LOCKED",
+						   3, types, values, NULL, row, 2) == 0)
+	{
+		(void) mint_registry_exec("UPDATE mint.pool_config SET misses = misses + 1 WHERE template = $1",
+								  1, types, values, NULL, NULL, 0);
+		return false;
+	}
+	spare_oid = atooid(row[0]);
+	mint_swap_into_target(target, old_oid, row[1], spare_oid, old_name,
+						  terminate_timeout_ms, nested);
+	(void) mint_registry_exec("UPDATE mint.pool_config SET hits = hits + 1 WHERE template = $1",
+							  1, types, values, NULL, NULL, 0);
+	return true;
+}
+
+/* ---- starting the refiller -------------------------------------------------- */
+
+/*
+ * Start a refill worker for tpl's pool, acting as the pool's owner.  With a
+ * valid wait_xid it first waits for that transaction to end (the caller's
+ * own, which holds changes it must see).  Best effort: with no free slot
+ * the next clone() starts one.
+ */
+void
+mint_pool_kick(const char *tpl, Oid owner, TransactionId wait_xid)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	PoolArgs	args;
+
+	if (!TransactionIdIsValid(wait_xid))
+	{
+		MintLock	l;
+
+		/* a running refiller re-checks for work after it lets go of this */
+		mint_lock_init_space(&l, tpl, ExclusiveLock, MINT_LOCK_SPACE_POOL);
+		if (!mint_lock_try(&l))
+			return;
+		mint_lock_release(&l);
+	}
+
+	memset(&args, 0, sizeof(args));
+	args.dboid = MyDatabaseId;
+	args.owner = owner;
+	args.wait_xid = wait_xid;
+	strlcpy(args.template_name, tpl, NAMEDATALEN);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, sizeof(worker.bgw_library_name), "pg_mint");
+	snprintf(worker.bgw_function_name, sizeof(worker.bgw_function_name), "mint_pool_main");
+	snprintf(worker.bgw_name, sizeof(worker.bgw_name), "pg_mint pool refill");
+	snprintf(worker.bgw_type, sizeof(worker.bgw_type), "pg_mint pool");
+	worker.bgw_notify_pid = 0;
+	memcpy(worker.bgw_extra, &args, sizeof(args));
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(DEBUG1, (errmsg("pg_mint: no free worker slot to refill the pool of \"%s\"", tpl)));
+}
+
+/* ---- the refiller ----------------------------------------------------------- */
+
+typedef enum PoolWork
+{
+	POOL_IDLE,
+	POOL_DROP,
+	POOL_CREATE
+} PoolWork;
+
+/*
+ * Find the next thing to do for the pool of tpl: a replaced clone or stale
+ * spare of ours to drop (name and oid returned), or a spare to create.
+ */
+static PoolWork
+pool_next(const char *tpl, char *name, Oid *oid, Oid *tpl_oid, char **fingerprint)
+{
+	Oid			types[2] = {TEXTOID, OIDOID};
+	Datum		values[2];
+	char	   *row[2];
+	char	   *cfg[1];
+	int			want = 0;
+	MintEntry	te;
+	int			have;
+
+	values[0] = CStringGetTextDatum(tpl);
+	values[1] = ObjectIdGetDatum(GetUserId());
+
+	/* replaced clones of ours waiting to be dropped, and spares of old builds */
+	*tpl_oid = get_database_oid(tpl, true);
+	if (OidIsValid(*tpl_oid))
+		mint_registry_lookup(tpl, *tpl_oid, &te);
+	else
+		memset(&te, 0, sizeof(te));
+	if (!(te.found && strcmp(te.kind, "template") == 0 && strcmp(te.state, "ready") == 0))
+		*tpl_oid = InvalidOid;
+
+	{
+		Oid			t4[4] = {TEXTOID, OIDOID, OIDOID, INT4OID};
+		Datum		v4[4];
+		int			k;
+
+		v4[0] = values[0];
+		v4[1] = values[1];
+		v4[2] = ObjectIdGetDatum(*tpl_oid);
+		/* skip candidates someone else is working on (their name lock is held) */
+		for (k = 0; k < 16; k++)
+		{
+			v4[3] = Int32GetDatum(k);
+			if (mint_registry_exec("SELECT datid, datname FROM mint.registry"
+								   " WHERE owner = $2 AND ("
+								   "   (kind = 'clone' AND state = 'dropping' AND template = $1)"
+								   "   OR (kind = 'spare' AND template = $1"
+								   "       AND (template_datid IS DISTINCT FROM $3 OR state <> 'ready')))"
+								   " ORDER BY created_at OFFSET $4 LIMIT 1",
+								   4, t4, v4, NULL, row, 2) == 0)
+				break;
+			if (mint_lock_is_free(row[1]))
+			{
+				*oid = atooid(row[0]);
+				strlcpy(name, row[1], NAMEDATALEN);
+				return POOL_DROP;
+			}
+		}
+	}
+
+	if (mint_registry_exec("SELECT spares FROM mint.pool_config WHERE template = $1 AND owner = $2",
+						   2, types, values, NULL, cfg, 1) > 0 && cfg[0])
+		want = atoi(cfg[0]);
+	if (!OidIsValid(*tpl_oid))
+		want = 0;
+
+	{
+		Oid			t3[3] = {TEXTOID, OIDOID, OIDOID};
+		Datum		v3[3];
+		char	   *cnt[1];
+
+		v3[0] = values[0];
+		v3[1] = values[1];
+		v3[2] = ObjectIdGetDatum(*tpl_oid);
+		(void) mint_registry_exec("SELECT count(*) FROM mint.registry"
+								  " WHERE kind = 'spare' AND template = $1 AND owner = $2"
+								  "   AND template_datid = $3 AND state = 'ready'",
+								  3, t3, v3, NULL, cnt, 1);
+		have = cnt[0] ? atoi(cnt[0]) : 0;
+		if (have > want)
+		{
+			/* the pool shrank: drop the newest surplus spare */
+			if (mint_registry_exec("SELECT datid, datname FROM mint.registry"
+								   " WHERE kind = 'spare' AND template = $1 AND owner = $2"
+								   "   AND template_datid = $3"
+								   " ORDER BY created_at DESC LIMIT 1",
+								   3, t3, v3, NULL, row, 2) > 0)
+			{
+				*oid = atooid(row[0]);
+				strlcpy(name, row[1], NAMEDATALEN);
+				return POOL_DROP;
+			}
+		}
+	}
+	if (have < want)
+	{
+		*fingerprint = te.fingerprint;
+		return POOL_CREATE;
+	}
+	return POOL_IDLE;
+}
+
+/* One step of work; false when there was nothing (left) to do. */
+static bool
+pool_step(const char *tpl, bool dry_run)
+{
+	char		name[NAMEDATALEN];
+	Oid			oid = InvalidOid;
+	Oid			tpl_oid;
+	char	   *fingerprint = NULL;
+	PoolWork	work;
+
+	mint_xact_begin();
+	work = pool_next(tpl, name, &oid, &tpl_oid, &fingerprint);
+	if (fingerprint)
+		fingerprint = MemoryContextStrdup(TopMemoryContext, fingerprint);
+	mint_xact_commit();
+
+	if (work == POOL_IDLE || dry_run)
+		return work != POOL_IDLE;
+
+	if (work == POOL_DROP)
+	{
+		MintLock	l;
+
+		mint_lock_init(&l, name, ExclusiveLock);
+		if (!mint_lock_try(&l))
+			return false;		/* someone else is on it */
+		PG_TRY();
+		{
+			mint_drop_registered(name, oid);
+		}
+		PG_FINALLY();
+		{
+			mint_lock_release(&l);
+		}
+		PG_END_TRY();
+		return true;
+	}
+
+	/* POOL_CREATE: give up the slot when callers are waiting for one */
+	if (callers_waiting_for_slots())
+		return false;
+	{
+		char	   *spare = mint_private_name("spare");
+		MintLock	l;
+
+		mint_lock_init(&l, spare, ExclusiveLock);
+		(void) mint_lock_try(&l);
+		PG_TRY();
+		{
+			(void) mint_create_registered(spare, tpl, false, "spare", "ready", tpl, tpl_oid,
+										  fingerprint, mint_strategy);
+		}
+		PG_FINALLY();
+		{
+			mint_lock_release(&l);
+		}
+		PG_END_TRY();
+	}
+	return true;
 }
 
 void
-mint_pool_kick(const char *template_name)
+mint_pool_main(Datum main_arg)
 {
+	PoolArgs	args;
+	MintLock	pool_lock;
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, MINT_BGW_CONN_FLAGS);
+	SetConfigOption("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("statement_timeout", "0", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("lock_timeout", "0", PGC_USERSET, PGC_S_SESSION);
+
+	if (TransactionIdIsValid(args.wait_xid))
+	{
+		/* see what the kicking transaction committed (or not) */
+		mint_xact_begin();
+		XactLockTableWait(args.wait_xid, NULL, NULL, XLTW_None);
+		mint_xact_commit();
+	}
+
+	mint_lock_init_space(&pool_lock, args.template_name, ExclusiveLock, MINT_LOCK_SPACE_POOL);
+	if (!mint_lock_try(&pool_lock))
+		proc_exit(0);			/* a refiller is running; it will see our work */
+
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (pool_step(args.template_name, false))
+			continue;
+		/* idle: let go, then look once more so no kick is ever lost */
+		mint_lock_release(&pool_lock);
+		if (callers_waiting_for_slots() || !pool_step(args.template_name, true))
+			break;
+		if (!mint_lock_try(&pool_lock))
+			break;
+	}
+	proc_exit(0);
 }

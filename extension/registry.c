@@ -119,26 +119,38 @@ mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry)
 	PopActiveSnapshot();
 }
 
-/* Run one registry-changing statement as the registry owner. */
-static void
-registry_write(const char *sql, int nargs, Oid *types, Datum *values,
-			   const char *nulls)
+/*
+ * Run one statement on pg_mint's bookkeeping as the registry owner.  When
+ * out is given, the first row's first nout columns are returned as strings
+ * (NULL for SQL NULL) in the caller's memory context.  Returns the number of
+ * rows processed.
+ */
+uint64
+mint_registry_exec(const char *sql, int nargs, Oid *types, Datum *values,
+				   const char *nulls, char **out, int nout)
 {
 	Oid			save_uid;
 	int			save_sec;
 	Oid			owner = mint_registry_owner();
+	MemoryContext cxt = CurrentMemoryContext;
+	uint64		processed = 0;
 
 	GetUserIdAndSecContext(&save_uid, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	PG_TRY();
 	{
 		int			ret;
+		int			i;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
 		if (ret < 0)
-			elog(ERROR, "writing mint.registry failed: %s", SPI_result_code_string(ret));
+			elog(ERROR, "pg_mint bookkeeping statement failed: %s", SPI_result_code_string(ret));
+		processed = SPI_processed;
+		for (i = 0; out != NULL && i < nout; i++)
+			out[i] = (processed > 0 && SPI_tuptable != NULL) ?
+				dup_value(cxt, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1) : NULL;
 		SPI_finish();
 	}
 	PG_FINALLY();
@@ -146,6 +158,14 @@ registry_write(const char *sql, int nargs, Oid *types, Datum *values,
 		SetUserIdAndSecContext(save_uid, save_sec);
 	}
 	PG_END_TRY();
+	return processed;
+}
+
+static void
+registry_write(const char *sql, int nargs, Oid *types, Datum *values,
+			   const char *nulls)
+{
+	(void) mint_registry_exec(sql, nargs, types, values, nulls, NULL, 0);
 }
 
 void

@@ -87,6 +87,26 @@ mint_exec(const char *sql)
 	CommandCounterIncrement();
 }
 
+/*
+ * The same for a statement run inside the caller's own transaction (only
+ * statements allowed there, such as ALTER DATABASE ... RENAME).
+ */
+void
+mint_exec_nested(const char *sql)
+{
+	List	   *raw = mint_raw_parser(sql);
+	RawStmt    *rs = linitial_node(RawStmt, raw);
+	PlannedStmt *ps = makeNode(PlannedStmt);
+
+	ps->commandType = CMD_UTILITY;
+	ps->canSetTag = false;
+	ps->utilityStmt = rs->stmt;
+	ps->stmt_location = rs->stmt_location;
+	ps->stmt_len = rs->stmt_len;
+	mint_ProcessUtility(ps, sql, PROCESS_UTILITY_QUERY, None_Receiver);
+	CommandCounterIncrement();
+}
+
 void
 mint_worker_main(Datum main_arg)
 {

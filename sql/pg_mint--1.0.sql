@@ -103,14 +103,23 @@ SELECT d.datname,
   JOIN pg_catalog.pg_database d ON d.oid = r.datid AND d.datname = r.datname;
 GRANT SELECT ON mint.databases TO PUBLIC;
 
+/*
+ * being_made counts refill workers running CREATE DATABASE for a spare of
+ * the template (visible to the pool's owner and to pg_read_all_stats).
+ */
 CREATE VIEW mint.pools AS
 SELECT p.template,
        p.spares AS target_size,
        (SELECT pg_catalog.count(*) FROM mint.registry r
-         JOIN pg_catalog.pg_database d ON d.oid = r.datid
-        WHERE r.kind = 'spare' AND r.template = p.template AND r.state = 'ready')::integer AS ready,
-       (SELECT pg_catalog.count(*) FROM mint.registry r
-        WHERE r.kind = 'spare' AND r.template = p.template AND r.state = 'building')::integer AS being_made,
+          JOIN pg_catalog.pg_database d ON d.oid = r.datid AND d.datname = r.datname
+         WHERE r.kind = 'spare' AND r.template = p.template AND r.state = 'ready'
+           AND r.template_datid = (SELECT t.datid FROM mint.registry t
+                                    WHERE t.kind = 'template' AND t.datname = p.template
+                                      AND t.state = 'ready'))::integer AS ready,
+       (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity a
+         WHERE a.backend_type = 'pg_mint pool' AND a.state = 'active'
+           AND a.query LIKE 'CREATE DATABASE \_mint\_spare\_%'
+           AND a.query LIKE '% TEMPLATE ' || pg_catalog.replace(pg_catalog.quote_ident(p.template), '%', '\%') || '%')::integer AS being_made,
        p.hits,
        p.misses
   FROM mint.pool_config p;
