@@ -126,7 +126,7 @@ wait_for_worker_exit(BackgroundWorkerHandle *handle)
  */
 void
 mint_run_in_worker(MintOp op, const char *template_name, const char *target,
-				   const char *fingerprint, int64 older_than_us,
+				   const char *fingerprint, int64 older_than_us, int flags,
 				   MintResultCallback cb, void *cb_arg)
 {
 	Size		fplen = fingerprint ? strlen(fingerprint) : 0;
@@ -151,6 +151,7 @@ mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 	p->strategy = mint_strategy;
 	p->terminate_timeout_ms = mint_terminate_timeout_ms;
 	p->older_than_us = older_than_us;
+	p->flags = flags;
 	if (template_name)
 		strlcpy(p->template_name, template_name, NAMEDATALEN);
 	if (target)

@@ -466,6 +466,7 @@ op_clone(MintParams *p)
 				new_oid;
 	MintEntry	te;
 	bool		pooled;
+	Oid			pool_owner;
 	char	   *new_name;
 	char		old_name[NAMEDATALEN];
 	MintLock	new_lock;
@@ -475,16 +476,22 @@ op_clone(MintParams *p)
 	old_oid = db_oid(target);
 	if (OidIsValid(old_oid))
 		mint_check_clone_target(target, old_oid);
+	pool_owner = (pooled && !(p->flags & MINT_FLAG_NO_POOL)) ? mint_pool_owner(tpl) : InvalidOid;
 	mint_xact_commit();
+	pooled = OidIsValid(pool_owner);
 
 	/* a warm spare, when this role has a pool for the template */
-	if (pooled && OidIsValid(mint_pool_owner(tpl)))
+	if (pooled)
 	{
 		bool		taken;
 
 		mint_xact_begin();
 		taken = mint_pool_take(tpl, tpl_oid, target, old_oid, false, old_name,
 							   p->terminate_timeout_ms);
+		mint_xact_commit();
+		/* top the pool up again (or fill it after a miss) */
+		mint_xact_begin();
+		mint_pool_kick(tpl, pool_owner, InvalidTransactionId);
 		mint_xact_commit();
 		if (taken)
 		{
@@ -553,6 +560,19 @@ op_drop(MintParams *p)
 		mint_drop_registered(target, oid);
 	mint_send_result(OidIsValid(oid) ? "t" : "f");
 	mint_send_done();
+
+	if (OidIsValid(oid) && strcmp(e.kind, "template") == 0)
+	{
+		/* its spares are stale now: let the pool's refiller drop them */
+		mint_xact_begin();
+		{
+			Oid			owner = mint_pool_owner(target);
+
+			if (OidIsValid(owner))
+				mint_pool_kick(target, owner, InvalidTransactionId);
+		}
+		mint_xact_commit();
+	}
 }
 
 /* ---- gc -------------------------------------------------------------------- */
@@ -565,6 +585,7 @@ typedef struct GcRow
 	bool		old_enough;
 	bool		gone;
 	int			server_version;
+	bool		stale_spare;	/* spare of an old build, or its pool is off */
 } GcRow;
 
 static bool
@@ -609,7 +630,13 @@ op_gc(MintParams *p)
 							  "SELECT r.datid, r.datname, r.kind, r.state,"
 							  "       r.created_at < pg_catalog.clock_timestamp() - $1 * interval '1 microsecond',"
 							  "       d.oid IS NULL OR d.datname::text <> r.datname,"
-							  "       r.server_version"
+							  "       r.server_version,"
+							  "       r.kind = 'spare' AND ("
+							  "         r.template_datid IS DISTINCT FROM (SELECT t.oid FROM pg_catalog.pg_database t"
+							  "                                             WHERE t.datname::text = r.template)"
+							  "         OR NOT EXISTS (SELECT 1 FROM mint.pool_config p"
+							  "                         WHERE p.template = r.template AND p.spares > 0"
+							  "                           AND p.owner = r.owner))"
 							  "  FROM mint.registry r LEFT JOIN pg_catalog.pg_database d ON d.oid = r.datid"
 							  " ORDER BY r.created_at",
 							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
@@ -629,6 +656,7 @@ op_gc(MintParams *p)
 		rows[i].old_enough = DatumGetBool(SPI_getbinval(t, d, 5, &isnull));
 		rows[i].gone = DatumGetBool(SPI_getbinval(t, d, 6, &isnull));
 		rows[i].server_version = DatumGetInt32(SPI_getbinval(t, d, 7, &isnull));
+		rows[i].stale_spare = DatumGetBool(SPI_getbinval(t, d, 8, &isnull));
 	}
 	SPI_finish();
 	mint_xact_commit();
@@ -683,6 +711,12 @@ op_gc(MintParams *p)
 			{
 				if (r->old_enough)
 					dropped = gc_drop_if_idle(r);
+			}
+			else if (strcmp(r->kind, "spare") == 0 && r->stale_spare)
+			{
+				/* a spare nobody can be handed any more */
+				mint_drop_registered(r->datname, r->datid);
+				dropped = true;
 			}
 		}
 		PG_FINALLY();

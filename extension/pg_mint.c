@@ -206,7 +206,7 @@ mint_template_begin(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			mint_run_in_worker(MINT_OP_BEGIN, tpl, NULL, fp, 0, NULL, NULL);
+			mint_run_in_worker(MINT_OP_BEGIN, tpl, NULL, fp, 0, 0, NULL, NULL);
 			b = (MintBuild *) MemoryContextAllocZero(TopMemoryContext, sizeof(MintBuild));
 			strlcpy(b->name, tpl, NAMEDATALEN);
 			b->lock = lock;
@@ -237,7 +237,7 @@ mint_template_finish(PG_FUNCTION_ARGS)
 	MintBuild  *b = require_build(tpl, "mint.template_finish");
 
 	refuse_current_db(tpl, "finish template");
-	mint_run_in_worker(MINT_OP_FINISH, tpl, NULL, NULL, 0, NULL, NULL);
+	mint_run_in_worker(MINT_OP_FINISH, tpl, NULL, NULL, 0, 0, NULL, NULL);
 	/* the finished state is committed: only now may waiters wake up */
 	forget_build(b);
 	PG_RETURN_VOID();
@@ -252,7 +252,7 @@ mint_template_abort(PG_FUNCTION_ARGS)
 	MintBuild  *b = require_build(tpl, "mint.template_abort");
 
 	refuse_current_db(tpl, "abort template");
-	mint_run_in_worker(MINT_OP_ABORT, tpl, NULL, NULL, 0, NULL, NULL);
+	mint_run_in_worker(MINT_OP_ABORT, tpl, NULL, NULL, 0, 0, NULL, NULL);
 	forget_build(b);
 	PG_RETURN_VOID();
 }
@@ -264,7 +264,7 @@ mint_template_abort(PG_FUNCTION_ARGS)
  * clone() must commit on its own, so the worker does it instead.
  */
 static bool
-clone_from_pool_here(const char *tpl, const char *target)
+clone_from_pool_here(const char *tpl, const char *target, bool *tried)
 {
 	Oid			tpl_oid;
 	Oid			old_oid;
@@ -282,6 +282,7 @@ clone_from_pool_here(const char *tpl, const char *target)
 	old_oid = get_database_oid(target, true);
 	if (OidIsValid(old_oid))
 		mint_check_clone_target(target, old_oid);
+	*tried = true;
 	if (!mint_pool_take(tpl, tpl_oid, target, old_oid, true, old_name, mint_terminate_timeout_ms))
 	{
 		mint_pool_kick(tpl, owner, GetTopTransactionId());
@@ -303,6 +304,7 @@ mint_clone(PG_FUNCTION_ARGS)
 				glock;
 	List	   *results = NIL;
 	Name		result;
+	bool		tried_pool = false;
 
 	if (strcmp(tpl, target) == 0)
 		ereport(ERROR,
@@ -320,8 +322,9 @@ mint_clone(PG_FUNCTION_ARGS)
 		mint_lock_acquire(&tlock, psprintf("waiting for template \"%s\" to be built", tpl));
 		mint_lock_acquire(&glock, psprintf("waiting for another pg_mint call on database \"%s\" to finish", target));
 		refresh_catalog_view();
-		if (!clone_from_pool_here(tpl, target))
-			mint_run_in_worker(MINT_OP_CLONE, tpl, target, NULL, 0, collect_result, &results);
+		if (!clone_from_pool_here(tpl, target, &tried_pool))
+			mint_run_in_worker(MINT_OP_CLONE, tpl, target, NULL, 0,
+							   tried_pool ? MINT_FLAG_NO_POOL : 0, collect_result, &results);
 	}
 	PG_FINALLY();
 	{
@@ -350,7 +353,7 @@ mint_drop(PG_FUNCTION_ARGS)
 	{
 		mint_lock_acquire(&lock, psprintf("waiting for other pg_mint work on database \"%s\" to finish", target));
 		refresh_catalog_view();
-		mint_run_in_worker(MINT_OP_DROP, NULL, target, NULL, 0, collect_result, &results);
+		mint_run_in_worker(MINT_OP_DROP, NULL, target, NULL, 0, 0, collect_result, &results);
 	}
 	PG_FINALLY();
 	{
@@ -392,7 +395,7 @@ mint_gc(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("older_than must not be negative")));
 
-	mint_run_in_worker(MINT_OP_GC, NULL, NULL, NULL, us, collect_result, &results);
+	mint_run_in_worker(MINT_OP_GC, NULL, NULL, NULL, us, 0, collect_result, &results);
 
 	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	tupdesc = CreateTemplateTupleDesc(1);

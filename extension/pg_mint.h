@@ -30,6 +30,9 @@ typedef enum MintOp
 	MINT_OP_GC					/* drop leftovers */
 } MintOp;
 
+/* MintParams.flags */
+#define MINT_FLAG_NO_POOL	0x01	/* the caller already tried the pool */
+
 /* values of pg_mint.strategy */
 typedef enum MintStrategy
 {
@@ -53,6 +56,7 @@ typedef struct MintParams
 	int			strategy;		/* MintStrategy */
 	int			terminate_timeout_ms;
 	int64		older_than_us;	/* gc */
+	int			flags;			/* MINT_FLAG_* */
 	char		template_name[NAMEDATALEN];
 	char		target[NAMEDATALEN];
 	int			fingerprint_len;
@@ -114,7 +118,7 @@ extern uint64 mint_registry_exec(const char *sql, int nargs, Oid *types, Datum *
 /* ---- launcher.c (caller side) ------------------------------------------ */
 typedef void (*MintResultCallback) (const char *result, void *arg);
 extern void mint_run_in_worker(MintOp op, const char *template_name, const char *target,
-							   const char *fingerprint, int64 older_than_us,
+							   const char *fingerprint, int64 older_than_us, int flags,
 							   MintResultCallback cb, void *cb_arg);
 
 /* ---- worker.c (worker side) -------------------------------------------- */

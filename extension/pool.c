@@ -140,14 +140,14 @@ mint_pool_take(const char *tpl, Oid tpl_oid, const char *target, Oid old_oid,
 						   " ORDER BY r.created_at LIMIT 1 FOR UPDATE OF r SKIP LOCKED",
 						   3, types, values, NULL, row, 2) == 0)
 	{
-		(void) mint_registry_exec("UPDATE mint.pool_config SET misses = misses + 1 WHERE template = $1",
+		(void) mint_registry_exec("INSERT INTO mint.pool_events (template, hit) VALUES ($1, false)",
 								  1, types, values, NULL, NULL, 0);
 		return false;
 	}
 	spare_oid = atooid(row[0]);
 	mint_swap_into_target(target, old_oid, row[1], spare_oid, old_name,
 						  terminate_timeout_ms, nested);
-	(void) mint_registry_exec("UPDATE mint.pool_config SET hits = hits + 1 WHERE template = $1",
+	(void) mint_registry_exec("INSERT INTO mint.pool_events (template, hit) VALUES ($1, true)",
 							  1, types, values, NULL, NULL, 0);
 	return true;
 }
@@ -224,6 +224,14 @@ pool_next(const char *tpl, char *name, Oid *oid, Oid *tpl_oid, char **fingerprin
 
 	values[0] = CStringGetTextDatum(tpl);
 	values[1] = ObjectIdGetDatum(GetUserId());
+
+	/* fold committed hit/miss events into the counters (we are their only writer) */
+	(void) mint_registry_exec("WITH e AS (DELETE FROM mint.pool_events WHERE template = $1 RETURNING hit)"
+							  " UPDATE mint.pool_config SET"
+							  "   hits = hits + (SELECT count(*) FROM e WHERE hit),"
+							  "   misses = misses + (SELECT count(*) FROM e WHERE NOT hit)"
+							  " WHERE template = $1 AND EXISTS (SELECT 1 FROM e)",
+							  1, types, values, NULL, NULL, 0);
 
 	/* replaced clones of ours waiting to be dropped, and spares of old builds */
 	*tpl_oid = get_database_oid(tpl, true);

@@ -39,6 +39,18 @@ CREATE TABLE mint.pool_config (
 REVOKE ALL ON mint.pool_config FROM PUBLIC;
 GRANT SELECT ON mint.pool_config TO PUBLIC;
 
+/*
+ * Pool hits and misses, appended by clone() without touching a shared row
+ * (a counter row would serialise every clone on its row lock); the pool's
+ * refiller folds them into mint.pool_config.
+ */
+CREATE TABLE mint.pool_events (
+    template   text NOT NULL,
+    hit        boolean NOT NULL
+);
+REVOKE ALL ON mint.pool_events FROM PUBLIC;
+GRANT SELECT ON mint.pool_events TO PUBLIC;
+
 SELECT pg_catalog.pg_extension_config_dump('mint.registry', '');
 SELECT pg_catalog.pg_extension_config_dump('mint.pool_config', '');
 
@@ -120,7 +132,9 @@ SELECT p.template,
          WHERE a.backend_type = 'pg_mint pool' AND a.state = 'active'
            AND a.query LIKE 'CREATE DATABASE \_mint\_spare\_%'
            AND a.query LIKE '% TEMPLATE ' || pg_catalog.replace(pg_catalog.quote_ident(p.template), '%', '\%') || '%')::integer AS being_made,
-       p.hits,
-       p.misses
+       p.hits + (SELECT pg_catalog.count(*) FROM mint.pool_events e
+                  WHERE e.template = p.template AND e.hit) AS hits,
+       p.misses + (SELECT pg_catalog.count(*) FROM mint.pool_events e
+                    WHERE e.template = p.template AND NOT e.hit) AS misses
   FROM mint.pool_config p;
 GRANT SELECT ON mint.pools TO PUBLIC;

@@ -1,0 +1,286 @@
+/*
+ * cmd_doctor.c -- `pg_mint doctor`: is everything pg_mint needs in place?
+ *
+ * Checks, each printed as "ok", "WARN" or "FAIL" with a fix line for every
+ * problem:
+ *   1. the connection to the maintenance database;
+ *   2. the extension is installed there, and its version is this program's;
+ *   3. the role has CREATEDB (or is superuser);
+ *   4. free background worker slots: every pg_mint call runs its CREATE/DROP
+ *      DATABASE in a background worker, which takes one of
+ *      max_worker_processes.  Used slots are counted as the rows of
+ *      pg_stat_activity whose backend_type is not a client backend nor one
+ *      of the server's auxiliary processes (checkpointer, walwriter,
+ *      autovacuum, ...): that leaves the background workers (logical
+ *      replication launcher and workers, parallel workers, extensions'
+ *      workers, pg_mint's own).  No free slot is a FAIL (calls would wait
+ *      for one), a single free slot a WARN;
+ *   5. every template in mint.databases: ready, still being built (or left
+ *      by a crashed build), sessions connected to it (clones would fail
+ *      with 55006 after 5 s), and old idle clones that gc would remove.
+ * Exit status 1 when a FAIL blocks using pg_mint, else 0.
+ */
+#include "pg_mint.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int	n_fail = 0;
+static int	n_warn = 0;
+
+static void
+report(const char *level, const char *fix, const char *fmt,...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+report(const char *level, const char *fix, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (strcmp(level, "FAIL") == 0)
+		n_fail++;
+	else if (strcmp(level, "WARN") == 0)
+		n_warn++;
+	printf("%-6s", level);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (fix)
+		printf("      fix: %s\n", fix);
+}
+
+/* a query whose failure is itself a FAIL line; NULL then */
+static PGresult *
+doctor_query(PGconn *conn, const char *sql, const char *what)
+{
+	PGresult   *res = PQexec(conn, sql);
+
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+		report("FAIL", NULL, "could not check %s: %s", what,
+			   m ? m : PQerrorMessage(conn));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+int
+cmd_doctor(int argc, char **argv, int start)
+{
+	static const OptSpec specs[] = {
+		CONN_OPT_SPECS,
+		{NULL, 0, ARG_NONE, 0}
+	};
+	ArgParser	p;
+	const char *v;
+	int			id,
+				i;
+	PGconn	   *conn;
+	PGresult   *res;
+	char	   *err = NULL;
+	char	   *fix;
+	bool		ext_ok = false;
+
+	argp_init(&p, argc, argv, start, specs, "doctor");
+	while ((id = argp_next(&p, &v)) != ARGP_END)
+	{
+		if (id == ARGP_POSITIONAL)
+			usage_error("doctor", "unexpected argument \"%s\"", v);
+		else if (id == ARGP_DASHDASH)
+			usage_error("doctor", "unexpected \"--\"");
+		else if (id == OPT_HELP)
+		{
+			help_command("doctor", stdout);
+			exit(EXIT_OK);
+		}
+		else
+			handle_common_option(id, v);
+	}
+
+	/* 1. connection */
+	conn = mint_try_connect(&err);
+	if (!conn)
+	{
+		/* libpq's multi-line message on one line */
+		char	   *q;
+
+		for (q = err; *q; q++)
+			if (*q == '\n' || *q == '\t')
+				*q = ' ';
+		while ((q = strstr(err, "  ")) != NULL)
+			memmove(q, q + 1, strlen(q));
+		report("FAIL", "start the server, or say where it is: -h/-p/-U/-d, --dsn or PG_MINT_DSN, PGHOST/PGPORT/PGUSER, or DATABASE_URL",
+			   "connection to the maintenance database: %s", err);
+		printf("\n1 problem blocks pg_mint\n");
+		return EXIT_RUNTIME;
+	}
+	report("ok", NULL, "connected to database \"%s\" as \"%s\" on %s port %s (PostgreSQL %s)",
+		   PQdb(conn), PQuser(conn), PQhost(conn), PQport(conn),
+		   PQparameterStatus(conn, "server_version"));
+
+	/* 2. extension */
+	res = doctor_query(conn,
+					   "SELECT (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_mint'),"
+					   " (SELECT default_version FROM pg_catalog.pg_available_extensions WHERE name = 'pg_mint')",
+					   "the pg_mint extension");
+	if (res)
+	{
+		const char *installed = PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0);
+		const char *available = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1);
+
+		if (!installed && !available)
+		{
+			fix = xasprintf("run \"make install\" for pg_mint on the database server, then: psql -d %s -c 'CREATE EXTENSION pg_mint'",
+							PQdb(conn));
+			report("FAIL", fix, "extension pg_mint is not installed and the server does not have its files");
+		}
+		else if (!installed)
+		{
+			fix = xasprintf("psql -d %s -c 'CREATE EXTENSION pg_mint'  (as a role allowed to create extensions)",
+							PQdb(conn));
+			report("FAIL", fix, "extension pg_mint is not installed in database \"%s\"", PQdb(conn));
+		}
+		else if (strcmp(installed, MINT_VERSION) != 0)
+		{
+			if (available && strcmp(available, MINT_VERSION) == 0)
+				fix = xasprintf("psql -d %s -c \"ALTER EXTENSION pg_mint UPDATE TO '%s'\"", PQdb(conn), MINT_VERSION);
+			else
+				fix = xasprintf("install the pg_mint program of version %s, or pg_mint %s on the server", installed, MINT_VERSION);
+			report("FAIL", fix, "extension pg_mint %s is installed, this program is version %s", installed, MINT_VERSION);
+			ext_ok = true;
+		}
+		else
+		{
+			report("ok", NULL, "extension pg_mint %s is installed in database \"%s\"", installed, PQdb(conn));
+			ext_ok = true;
+		}
+		PQclear(res);
+	}
+
+	/* 3. CREATEDB */
+	res = doctor_query(conn,
+					   "SELECT rolcreatedb, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
+					   "the CREATEDB privilege");
+	if (res && PQntuples(res) == 1)
+	{
+		bool		createdb = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		bool		super = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+
+		if (super)
+			report("ok", NULL, "role \"%s\" is a superuser", PQuser(conn));
+		else if (createdb)
+			report("ok", NULL, "role \"%s\" has CREATEDB", PQuser(conn));
+		else
+		{
+			char	   *q = PQescapeIdentifier(conn, PQuser(conn), strlen(PQuser(conn)));
+
+			fix = xasprintf("as a superuser: ALTER ROLE %s CREATEDB;", q);
+			report("FAIL", fix, "role \"%s\" may not create databases (no CREATEDB)", PQuser(conn));
+		}
+	}
+	PQclear(res);
+
+	/* 4. background worker slots */
+	res = doctor_query(conn,
+					   "SELECT pg_catalog.current_setting('max_worker_processes')::int,"
+					   " (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity"
+					   "   WHERE backend_type NOT IN ('client backend', 'autovacuum launcher',"
+					   "     'autovacuum worker', 'background writer', 'checkpointer', 'walwriter',"
+					   "     'startup', 'walreceiver', 'walsender', 'archiver', 'logger',"
+					   "     'stats collector', 'standalone backend', 'io worker', 'walsummarizer',"
+					   "     'slotsync worker'))::int",
+					   "background worker slots");
+	if (res)
+	{
+		int			max = atoi(PQgetvalue(res, 0, 0));
+		int			used = atoi(PQgetvalue(res, 0, 1));
+		int			freeslots = max - used;
+
+		fix = xasprintf("as a superuser: ALTER SYSTEM SET max_worker_processes = %d; then restart the server",
+						max + 8);
+		if (freeslots <= 0)
+			report("FAIL", fix, "no free background worker slot (max_worker_processes = %d, %d in use): every pg_mint call would wait",
+				   max, used);
+		else if (freeslots == 1)
+			report("WARN", fix, "only 1 free background worker slot (max_worker_processes = %d, %d in use): parallel pg_mint calls will queue",
+				   max, used);
+		else
+			report("ok", NULL, "%d of %d background worker slots free (one per concurrent pg_mint call)",
+				   freeslots, max);
+		PQclear(res);
+	}
+
+	/* 5. templates and leftovers */
+	if (ext_ok)
+	{
+		res = doctor_query(conn,
+						   "SELECT datname, state, connections,"
+						   " to_char(created_at, 'YYYY-MM-DD HH24:MI:SS'),"
+						   " coalesce(pg_catalog.pg_size_pretty(size_bytes), '?')"
+						   " FROM mint.databases WHERE kind = 'template' ORDER BY datname COLLATE \"C\"",
+						   "templates");
+		if (res)
+		{
+			if (PQntuples(res) == 0)
+				report("ok", NULL, "no templates yet (\"pg_mint template NAME -- COMMAND\" builds one)");
+			for (i = 0; i < PQntuples(res); i++)
+			{
+				const char *name = PQgetvalue(res, i, 0);
+				const char *state = PQgetvalue(res, i, 1);
+				int			conns = atoi(PQgetvalue(res, i, 2));
+
+				if (strcmp(state, "ready") == 0 && conns == 0)
+					report("ok", NULL, "template %s is ready (%s, built %s)", name,
+						   PQgetvalue(res, i, 4), PQgetvalue(res, i, 3));
+				else if (strcmp(state, "ready") == 0)
+				{
+					char	   *lit = PQescapeLiteral(conn, name, strlen(name));
+
+					fix = xasprintf("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s;", lit);
+					report("WARN", fix, "template %s is ready but %d session%s connected to it: clones wait 5 s, then fail (55006)",
+						   name, conns, conns == 1 ? " is" : "s are");
+				}
+				else if (strcmp(state, "building") == 0)
+				{
+					fix = xasprintf("none needed if a build is running; otherwise the next \"pg_mint template %s ...\" rebuilds it and \"pg_mint gc\" removes it",
+									name);
+					report("WARN", fix, "template %s is being built (since %s), or a build crashed", name,
+						   PQgetvalue(res, i, 3));
+				}
+				else
+					report("WARN", "pg_mint gc", "template %s is %s", name, state);
+			}
+			PQclear(res);
+		}
+
+		res = doctor_query(conn,
+						   "SELECT pg_catalog.count(*) FROM mint.databases"
+						   " WHERE kind = 'clone' AND connections = 0"
+						   "   AND created_at < pg_catalog.clock_timestamp() - interval '1 hour'",
+						   "leftover clones");
+		if (res)
+		{
+			int			n = atoi(PQgetvalue(res, 0, 0));
+
+			if (n > 0)
+				report("WARN", "pg_mint gc", "%d idle clone%s older than 1 hour (left by finished or crashed runs)",
+					   n, n == 1 ? "" : "s");
+			PQclear(res);
+		}
+	}
+	PQfinish(conn);
+
+	printf("\n");
+	if (n_fail > 0)
+		printf("%d problem%s block%s pg_mint\n", n_fail, n_fail == 1 ? "" : "s", n_fail == 1 ? "s" : "");
+	else if (n_warn > 0)
+		printf("pg_mint can be used (%d warning%s)\n", n_warn, n_warn == 1 ? "" : "s");
+	else
+		printf("pg_mint can be used\n");
+	return n_fail > 0 ? EXIT_RUNTIME : EXIT_OK;
+}

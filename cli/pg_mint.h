@@ -1,0 +1,307 @@
+/*
+ * pg_mint.h -- declarations shared by the pg_mint command-line program.
+ *
+ * The program is split by concern:
+ *   main.c        command dispatch, --help / --version
+ *   args.c        option parser (PostgreSQL-style short and long options)
+ *   util.c        messages, memory, string buffers, quoting
+ *   url.c         PostgreSQL / SQLAlchemy URL parsing and rewriting
+ *   conn.c        connecting, server errors, interruptible queries
+ *   durations.c   "30s", "500ms", "2m", "1h", "1d", plain seconds
+ *   fingerprint.c SHA-256 over files and directories
+ *   proc.c        signals, running COMMAND, exit statuses
+ *   cmd_*.c       the commands
+ */
+#ifndef PG_MINT_CLI_H
+#define PG_MINT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <libpq-fe.h>
+
+#ifndef MINT_VERSION
+#define MINT_VERSION "unknown"
+#endif
+
+/* exit statuses */
+#define EXIT_OK			0
+#define EXIT_RUNTIME	1
+#define EXIT_USAGE		2
+
+extern const char *progname;
+
+/* ---- util.c ------------------------------------------------------------ */
+
+/* "pg_mint: error: ..." on stderr */
+void		log_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+void		log_warning(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+void		log_detail(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+void		log_hint(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+/* plain "pg_mint: ..." progress line on stderr (suppressed by --quiet) */
+void		log_info(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+extern bool quiet;
+
+/* usage error: message + the "Try --help" hint, exit 2 */
+void		usage_error(const char *command, const char *fmt,...)
+			__attribute__((format(printf, 2, 3), noreturn));
+
+void	   *xmalloc(size_t n);
+void	   *xrealloc(void *p, size_t n);
+char	   *xstrdup(const char *s);
+char	   *xstrndup(const char *s, size_t n);
+char	   *xasprintf(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+
+typedef struct StrBuf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} StrBuf;
+
+void		sb_init(StrBuf *sb);
+void		sb_putn(StrBuf *sb, const char *s, size_t n);
+void		sb_puts(StrBuf *sb, const char *s);
+void		sb_putc(StrBuf *sb, char c);
+void		sb_printf(StrBuf *sb, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+void		sb_free(StrBuf *sb);
+
+/* single-quoted for POSIX sh, safe for eval */
+char	   *shell_quote(const char *s);
+/* JSON string literal (with the quotes) appended to sb; NULL -> null */
+void		sb_json_string(StrBuf *sb, const char *s);
+
+/* monotonic clock in seconds */
+double		now_seconds(void);
+
+/* ---- args.c ------------------------------------------------------------ */
+
+typedef enum
+{
+	ARG_NONE,					/* flag */
+	ARG_REQUIRED,				/* one value */
+	ARG_LIST					/* one or more values, up to the next option */
+} ArgKind;
+
+typedef struct OptSpec
+{
+	const char *longname;		/* without "--" */
+	char		shortname;		/* 0 if none */
+	ArgKind		kind;
+	int			id;				/* returned to the caller */
+} OptSpec;
+
+typedef struct ArgParser
+{
+	int			argc;
+	char	  **argv;
+	int			pos;			/* next argv index */
+	const OptSpec *specs;		/* terminated by longname == NULL && shortname == 0 */
+	const char *command;		/* for messages */
+	const char *shortcluster;	/* pending "-abc" remainder */
+	bool		saw_dashdash;	/* "--" was seen: rest is COMMAND */
+	int			rest;			/* index of the first word after "--" */
+} ArgParser;
+
+#define ARGP_POSITIONAL	(-1)
+#define ARGP_END		(-2)
+#define ARGP_DASHDASH	(-3)
+
+void		argp_init(ArgParser *p, int argc, char **argv, int start,
+					  const OptSpec *specs, const char *command);
+/*
+ * Next option.  Returns an OptSpec id and sets *value (NULL for flags; for
+ * ARG_LIST the first value, fetch more with argp_next_list_value), or
+ * ARGP_POSITIONAL with *value = the word, ARGP_DASHDASH when "--" was seen
+ * (p->rest is the first word after it), or ARGP_END.  Unknown options and
+ * missing values are usage errors (exit 2).
+ */
+int			argp_next(ArgParser *p, const char **value);
+const char *argp_next_list_value(ArgParser *p);
+
+/* ---- connection options (conn.c) ---------------------------------------- */
+
+typedef struct ConnOpts
+{
+	const char *host;
+	const char *port;
+	const char *user;
+	const char *dbname;			/* maintenance database */
+	const char *dsn;			/* --dsn or PG_MINT_DSN */
+	int			prompt;			/* 0 default, 1 -W always, -1 -w never */
+} ConnOpts;
+
+extern ConnOpts conn_opts;
+
+/* the connection options shared by every command, ids 1000+ */
+#define OPT_HOST		1000
+#define OPT_PORT		1001
+#define OPT_USER		1002
+#define OPT_DBNAME		1003
+#define OPT_DSN			1004
+#define OPT_NO_PASSWORD 1005
+#define OPT_PASSWORD	1006
+#define OPT_HELP		1007
+#define OPT_VERSION		1008
+#define OPT_QUIET		1009
+
+#define CONN_OPT_SPECS \
+	{"host", 'h', ARG_REQUIRED, OPT_HOST}, \
+	{"port", 'p', ARG_REQUIRED, OPT_PORT}, \
+	{"username", 'U', ARG_REQUIRED, OPT_USER}, \
+	{"dbname", 'd', ARG_REQUIRED, OPT_DBNAME}, \
+	{"maintenance-db", 0, ARG_REQUIRED, OPT_DBNAME}, \
+	{"dsn", 0, ARG_REQUIRED, OPT_DSN}, \
+	{"no-password", 'w', ARG_NONE, OPT_NO_PASSWORD}, \
+	{"password", 'W', ARG_NONE, OPT_PASSWORD}, \
+	{"quiet", 'q', ARG_NONE, OPT_QUIET}, \
+	{"help", '?', ARG_NONE, OPT_HELP}
+
+/* handles OPT_HOST..OPT_QUIET; returns false if id is not one of them */
+bool		handle_common_option(int id, const char *value);
+
+/* ---- url.c --------------------------------------------------------------- */
+
+typedef struct UrlParam
+{
+	char	   *key;			/* decoded */
+	char	   *value;			/* decoded */
+} UrlParam;
+
+typedef struct PgUrl
+{
+	char	   *scheme;			/* "postgresql", "postgres" (without driver) */
+	char	   *driver;			/* "asyncpg" for postgresql+asyncpg, or NULL */
+	bool		has_userinfo;
+	char	   *user;			/* decoded, NULL if absent */
+	char	   *password;		/* decoded, NULL if absent */
+	char	   *hosts;			/* decoded, comma separated, IPv6 without [] */
+	char	   *ports;			/* comma separated, "" entries for default */
+	bool		has_dbname;
+	char	   *dbname;			/* decoded, NULL if absent */
+	int			nparams;
+	UrlParam   *params;
+	/* offsets into the original text, for rewriting */
+	size_t		path_start;		/* where "/dbname" starts (or where it would go) */
+	size_t		path_end;		/* end of "/dbname" (start of "?query" or end) */
+	size_t		pw_start;		/* password text in userinfo, pw_end == 0 if none */
+	size_t		pw_end;
+} PgUrl;
+
+/* map a URL query parameter to a libpq keyword/value, NULL key to skip it */
+void		url_param_to_libpq(const char *key, const char *value,
+							   const char **lkey, const char **lvalue);
+
+/* true if s looks like scheme://..., any scheme */
+bool		url_looks_like_url(const char *s);
+/* parse; on failure returns false and sets *err (static text) */
+bool		url_parse(const char *s, PgUrl *u, const char **err);
+void		url_free(PgUrl *u);
+/* s with its database replaced by dbname (path and any dbname= parameter) */
+char	   *url_with_database(const char *s, const PgUrl *u, const char *dbname);
+/*
+ * URL or libpq conninfo string s pointed at database dbname; NULL with *err
+ * set when s cannot be parsed.
+ */
+char	   *rewrite_database(const char *s, const char *dbname, const char **err);
+/* the database s names (URL path / dbname= / conninfo dbname), NULL if none */
+char	   *database_of(const char *s, const char **err);
+/* s with the password replaced by "xxxxx", for messages */
+char	   *url_redact(const char *s);
+/* percent-encode for a URL path segment */
+char	   *url_encode(const char *s);
+
+/* ---- conn.c -------------------------------------------------------------- */
+
+/* connect to the maintenance database or exit(1) with a clear message */
+PGconn	   *mint_connect(void);
+/* like mint_connect but returns NULL (message already printed) on failure */
+PGconn	   *mint_try_connect(char **errmsg_out);
+/* fail with the CREATE EXTENSION hint unless pg_mint is installed */
+void		require_extension(PGconn *conn);
+/*
+ * Print a server error as "pg_mint: error: CONTEXT: message (SQLSTATE x)"
+ * plus detail and hint lines; res may be NULL (connection-level error).
+ */
+void		report_error(PGconn *conn, const PGresult *res, const char *context);
+/* SQLSTATE of an error result, "" if none */
+const char *result_sqlstate(const PGresult *res);
+
+typedef enum
+{
+	Q_OK,						/* *res holds a successful result */
+	Q_ERROR,					/* *res holds the error result (or NULL on lost conn) */
+	Q_INTERRUPTED,				/* a signal arrived; the server call was cancelled */
+	Q_TIMEOUT					/* deadline passed; the server call was cancelled */
+} QueryStatus;
+
+/*
+ * Run a one-statement query with text parameters, cancelling it (PQcancel)
+ * when SIGINT/SIGTERM/SIGHUP arrives or timeout_ms (> 0) passes.
+ */
+QueryStatus query_interruptible(PGconn *conn, const char *sql, int nparams,
+								const char *const *params, long timeout_ms,
+								PGresult **res);
+/* simple synchronous query; exits(1) with the server error on failure */
+PGresult   *query_or_die(PGconn *conn, const char *sql, int nparams,
+						 const char *const *params, const char *context);
+
+/* environment a child COMMAND gets to reach database dbname */
+void		set_child_env(PGconn *conn, const char *dbname, const char *url_in);
+/* URL to rewrite: --url if given, else $DATABASE_URL, else NULL */
+const char *effective_url(const char *url_opt);
+
+/* ---- durations.c --------------------------------------------------------- */
+
+/* parse "30s", "500ms", "2m", "1h", "1d", "1.5" (seconds); false if invalid */
+bool		parse_duration_ms(const char *s, int64_t *ms);
+/* parse or usage error (exit 2) naming the option */
+int64_t		duration_or_usage(const char *command, const char *option, const char *s);
+
+/* ---- fingerprint.c ------------------------------------------------------- */
+
+/*
+ * SHA-256 (64 hex digits into out[65]) over the files under paths; false
+ * with a message printed on error.
+ */
+bool		fingerprint_files(int npaths, const char *const *paths, char *out);
+
+/* ---- proc.c -------------------------------------------------------------- */
+
+/* install SIGINT/SIGTERM/SIGHUP/SIGQUIT handlers that record the signal */
+void		signals_init(void);
+/* last signal number received since start, or 0; and how many arrived */
+int			signal_received(void);
+int			signal_count(void);
+/* read end of the self-pipe written by the signal handler */
+int			signal_pipe_fd(void);
+/*
+ * Run argv as a child, forwarding signals sent to pg_mint by another
+ * process (a terminal's Ctrl-C already reaches the whole process group).
+ * Returns the exit status to report: the child's status, 128+N when it was
+ * killed by signal N (*termsig = N, else 0), 127/126 when it could not
+ * be executed.
+ */
+int			run_command(char **argv, int *termsig);
+
+/* ---- commands ------------------------------------------------------------ */
+
+int			cmd_template(int argc, char **argv, int start);
+int			cmd_clone(int argc, char **argv, int start);
+int			cmd_run(int argc, char **argv, int start);
+int			cmd_drop(int argc, char **argv, int start);
+int			cmd_list(int argc, char **argv, int start);
+int			cmd_gc(int argc, char **argv, int start);
+int			cmd_url(int argc, char **argv, int start);
+int			cmd_doctor(int argc, char **argv, int start);
+int			cmd_fingerprint(int argc, char **argv, int start);
+
+/* help texts (main.c) */
+void		help_main(FILE *f);
+bool		help_command(const char *command, FILE *f);
+void		print_version(void);
+
+#endif
