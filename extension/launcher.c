@@ -143,6 +143,8 @@ mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 	seg = dsm_create(params_size + MINT_QUEUE_SIZE, 0);
 	p = (MintParams *) dsm_segment_address(seg);
 	memset(p, 0, params_size);
+	p->magic = MINT_PARAMS_MAGIC;
+	p->params_size = (uint32) params_size;
 	p->op = op;
 	p->dboid = MyDatabaseId;
 	p->session_userid = GetSessionUserId();

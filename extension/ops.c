@@ -94,15 +94,43 @@ require_pg_mint(const char *name, MintEntry *e)
 }
 
 /*
+ * The existing database name (oid) may be replaced or rebuilt by pg_mint
+ * only if pg_mint created it as a `kind`, the caller owns it, and nothing
+ * that outlives its sessions (prepared transaction, slot, subscription)
+ * uses it.
+ */
+static void
+require_replaceable(const char *name, Oid oid, const char *kind, const char *what)
+{
+	MintEntry	e;
+
+	mint_registry_lookup(name, oid, &e);
+	if (!e.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_DATABASE),
+				 errmsg("database \"%s\" already exists and was not created by pg_mint", name),
+				 errdetail("pg_mint only replaces or rebuilds databases it created itself."),
+				 errhint("Choose another name, or drop \"%s\" by hand if you really mean it.", name)));
+	if (strcmp(e.kind, kind) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("database \"%s\" is a pg_mint %s, not a %s", name, e.kind, kind),
+				 errhint("Choose another name.")));
+	require_owner(name, oid, what);
+	mint_check_blockers(name, oid);
+}
+
+/*
  * Refuse, naming the culprit, when something that survives session
  * termination uses the database: DROP/RENAME would fail (or wait) on it.
  */
-void
-mint_check_blockers(const char *name, Oid oid)
+static bool
+find_blocker(const char *name, Oid oid, char **what, char **ident)
 {
 	Oid			types[2] = {NAMEOID, OIDOID};
 	Datum		values[2];
 	int			ret;
+	bool		found = false;
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(name));
 	values[1] = ObjectIdGetDatum(oid);
@@ -119,24 +147,37 @@ mint_check_blockers(const char *name, Oid oid)
 		elog(ERROR, "checking what uses database \"%s\" failed", name);
 	if (SPI_processed > 0)
 	{
-		char	   *what = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-		char	   *ident = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
-		const char *hint;
+		MemoryContext cxt = MemoryContextSwitchTo(TopTransactionContext);
 
-		SPI_finish();
-		if (what[0] == 'p')
-			hint = "Finish it with COMMIT PREPARED or ROLLBACK PREPARED, then retry.";
-		else if (what[0] == 'a')
-			hint = "Stop the slot's consumer or drop the slot with pg_drop_replication_slot(), then retry.";
-		else
-			hint = "Drop the subscription with DROP SUBSCRIPTION, then retry.";
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("database \"%s\" is used by %s \"%s\"", name, what, ident),
-				 errdetail("pg_mint left database \"%s\" as it was.", name),
-				 errhint("%s", hint)));
+		*what = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		*ident = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+		MemoryContextSwitchTo(cxt);
+		found = true;
 	}
 	SPI_finish();
+	return found;
+}
+
+void
+mint_check_blockers(const char *name, Oid oid)
+{
+	char	   *what;
+	char	   *ident;
+	const char *hint;
+
+	if (!find_blocker(name, oid, &what, &ident))
+		return;
+	if (what[0] == 'p')
+		hint = "Finish it with COMMIT PREPARED or ROLLBACK PREPARED, then retry.";
+	else if (what[0] == 'a')
+		hint = "Stop the slot's consumer or drop the slot with pg_drop_replication_slot(), then retry.";
+	else
+		hint = "Drop the subscription with DROP SUBSCRIPTION, then retry.";
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 errmsg("database \"%s\" is used by %s \"%s\"", name, what, ident),
+			 errdetail("pg_mint left database \"%s\" as it was.", name),
+			 errhint("%s", hint)));
 }
 
 /*
@@ -234,40 +275,17 @@ op_begin(MintParams *p)
 {
 	const char *tpl = p->template_name;
 	Oid			oid;
-	MintEntry	e;
 
 	mint_xact_begin();
 	oid = db_oid(tpl);
 	if (OidIsValid(oid))
 	{
-		mint_registry_lookup(tpl, oid, &e);
-		if (!e.found)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_DATABASE),
-					 errmsg("database \"%s\" already exists and was not created by pg_mint", tpl),
-					 errdetail("pg_mint builds a template only in a database it creates itself."),
-					 errhint("Choose another template name, or drop \"%s\" by hand if you really mean it.", tpl)));
-		if (strcmp(e.kind, "template") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-					 errmsg("database \"%s\" is a pg_mint %s, not a template", tpl, e.kind),
-					 errhint("Choose another template name.")));
-		require_owner(tpl, oid, "rebuild");
-		mint_check_blockers(tpl, oid);
+		require_replaceable(tpl, oid, "template", "rebuild");
 	}
 	mint_xact_commit();
 
 	if (OidIsValid(oid))
 		mint_drop_registered(tpl, oid);	/* stale or unfinished */
-
-	if (!mint_have_createdb_privilege())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to create template database \"%s\"", tpl),
-				 errdetail("Role \"%s\" does not have the CREATEDB attribute.",
-						   GetUserNameFromId(GetUserId(), false)),
-				 errhint("A superuser can grant it: ALTER ROLE %s CREATEDB;",
-						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 
 	(void) mint_create_registered(tpl, NULL, true, "template", "building", NULL, InvalidOid,
 							 p->fingerprint, MINT_STRATEGY_DEFAULT);
@@ -377,22 +395,7 @@ mint_template_ready_oid(const char *tpl, Oid *oid, MintEntry *entry)
 void
 mint_check_clone_target(const char *target, Oid oid)
 {
-	MintEntry	ce;
-
-	mint_registry_lookup(target, oid, &ce);
-	if (!ce.found)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_DATABASE),
-				 errmsg("database \"%s\" already exists and was not created by pg_mint", target),
-				 errdetail("pg_mint only replaces databases it created itself."),
-				 errhint("Choose another target name, or drop \"%s\" by hand if you really mean it.", target)));
-	if (strcmp(ce.kind, "clone") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("database \"%s\" is a pg_mint %s, not a clone", target, ce.kind),
-				 errhint("Choose another target name.")));
-	require_owner(target, oid, "replace");
-	mint_check_blockers(target, oid);
+	require_replaceable(target, oid, "clone", "replace");
 }
 
 static void
@@ -437,7 +440,7 @@ mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("database \"%s\" was changed by someone else while pg_mint replaced it", target)));
-		mint_check_blockers(target, old_oid);
+		/* blockers were checked before copying; a new one makes this fail with 55006 */
 		mint_terminate_sessions(target, old_oid, terminate_timeout_ms);
 		exec_in(psprintf("ALTER DATABASE %s RENAME TO %s",
 						 quote_identifier(target), quote_identifier(priv)), nested);
@@ -588,6 +591,24 @@ typedef struct GcRow
 	bool		stale_spare;	/* spare of an old build, or its pool is off */
 } GcRow;
 
+/* false (with a NOTICE) when something that outlives sessions uses r */
+static bool
+find_blocker_ok(GcRow *r)
+{
+	char	   *what,
+			   *ident;
+	bool		blocked;
+
+	mint_xact_begin();
+	blocked = find_blocker(r->datname, r->datid, &what, &ident);
+	if (blocked)
+		ereport(NOTICE,
+				(errmsg("mint.gc() skipped database \"%s\": it is used by %s \"%s\"",
+						r->datname, what, ident)));
+	mint_xact_commit();
+	return !blocked;
+}
+
 static bool
 gc_drop_if_idle(GcRow *r)
 {
@@ -596,6 +617,20 @@ gc_drop_if_idle(GcRow *r)
 	mint_xact_begin();
 	LockSharedObject(DatabaseRelationId, r->datid, 0, AccessExclusiveLock);
 	idle = (db_oid(r->datname) == r->datid && CountDBBackends(r->datid) == 0);
+	if (idle)
+	{
+		char	   *what,
+				   *ident;
+
+		/* a prepared transaction keeps it: leave it as it is, connectable */
+		if (find_blocker(r->datname, r->datid, &what, &ident))
+		{
+			ereport(NOTICE,
+					(errmsg("mint.gc() skipped database \"%s\": it is used by %s \"%s\"",
+							r->datname, what, ident)));
+			idle = false;
+		}
+	}
 	if (idle)
 	{
 		/* nobody is on it and nobody can enter until we commit: seal it */
@@ -665,7 +700,7 @@ op_gc(MintParams *p)
 	{
 		GcRow	   *r = &rows[i];
 		MintLock	lock;
-		bool		dropped = false;
+		volatile bool dropped = false;
 
 		CHECK_FOR_INTERRUPTS();
 		if (r->gone)
@@ -692,7 +727,9 @@ op_gc(MintParams *p)
 
 		PG_TRY();
 		{
-			if (strcmp(r->state, "ready") != 0)
+			if (!find_blocker_ok(r))
+				;				/* skipped with a NOTICE */
+			else if (strcmp(r->state, "ready") != 0)
 			{
 				/* unfinished build, half-made copy, interrupted drop: orphans */
 				mint_drop_registered(r->datname, r->datid);
@@ -719,11 +756,25 @@ op_gc(MintParams *p)
 				dropped = true;
 			}
 		}
-		PG_FINALLY();
+		PG_CATCH();
 		{
-			mint_lock_release(&lock);
+			/* one database that cannot go must not stop the collection */
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(TopMemoryContext);
+			edata = CopyErrorData();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			while (ActiveSnapshotSet())
+				PopActiveSnapshot();
+			ereport(WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("mint.gc() could not drop database \"%s\": %s", r->datname, edata->message)));
+			FreeErrorData(edata);
+			dropped = false;
 		}
 		PG_END_TRY();
+		mint_lock_release(&lock);
 
 		if (dropped)
 			mint_send_result(r->datname);

@@ -30,6 +30,13 @@ typedef enum MintOp
 	MINT_OP_GC					/* drop leftovers */
 } MintOp;
 
+/*
+ * Stamped into every worker's shared memory: a caller and a worker that
+ * loaded different pg_mint builds (an upgrade under a running server)
+ * refuse to talk instead of misreading each other.
+ */
+#define MINT_PARAMS_MAGIC	(0x6D696E00 | (uint32) sizeof(MintParams))
+
 /* MintParams.flags */
 #define MINT_FLAG_NO_POOL	0x01	/* the caller already tried the pool */
 
@@ -47,6 +54,8 @@ typedef enum MintStrategy
  */
 typedef struct MintParams
 {
+	uint32		magic;			/* MINT_PARAMS_MAGIC: same pg_mint build */
+	uint32		params_size;	/* bytes before the message queue */
 	MintOp		op;
 	Oid			dboid;			/* database the caller is connected to */
 	Oid			session_userid; /* role the worker logs in as */

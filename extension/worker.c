@@ -20,6 +20,7 @@
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/proc.h"
 #include "storage/shm_mq.h"
 #include "tcop/dest.h"
@@ -107,6 +108,23 @@ mint_exec_nested(const char *sql)
 	CommandCounterIncrement();
 }
 
+/*
+ * SIGTERM (the caller cancelled, or the server shuts down) becomes a query
+ * cancel: the operation fails with an ERROR, so its cleanup runs (a
+ * half-made copy is dropped) before the worker exits.  With die() the
+ * worker would exit with FATAL at once and leave the copy to mint.gc().
+ */
+static void
+mint_worker_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	QueryCancelPending = true;
+	InterruptPending = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
 void
 mint_worker_main(Datum main_arg)
 {
@@ -116,7 +134,7 @@ mint_worker_main(Datum main_arg)
 	shm_mq_handle *mqh;
 	Size		params_size;
 
-	pqsignal(SIGTERM, die);
+	pqsignal(SIGTERM, mint_worker_sigterm);
 	BackgroundWorkerUnblockSignals();
 
 	CurrentResourceOwner = ResourceOwnerCreate(NULL, "pg_mint worker");
@@ -126,7 +144,12 @@ mint_worker_main(Datum main_arg)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_mint worker could not map its dynamic shared memory segment")));
 	params = (MintParams *) dsm_segment_address(seg);
-	params_size = MAXALIGN(offsetof(MintParams, fingerprint) + params->fingerprint_len + 1);
+	if (params->magic != MINT_PARAMS_MAGIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_mint worker and its caller run different pg_mint builds"),
+				 errhint("Reconnect: a session keeps the pg_mint library it loaded first.")));
+	params_size = params->params_size;
 	mq = (shm_mq *) ((char *) params + params_size);
 	shm_mq_set_sender(mq, MyProc);
 	mqh = shm_mq_attach(mq, seg, NULL);

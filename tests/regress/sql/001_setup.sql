@@ -1,0 +1,50 @@
+--
+-- 001_setup: the extension and the roles the other files use.
+--
+-- Every database these tests make is called mint_rt...; roles are mint_rt_*.
+-- Leftovers of an interrupted earlier run (whose bookkeeping died with the
+-- old contrib_regression) are removed by hand first, so a rerun starts clean.
+--
+\set SHOW_CONTEXT never
+-- (quietly: on a clean cluster there is nothing to do)
+\set ECHO none
+SET client_min_messages = warning;
+SELECT format('ALTER DATABASE %I IS_TEMPLATE false', datname),
+       format('DROP DATABASE %I WITH (FORCE)', datname)
+  FROM pg_database WHERE datname LIKE 'mint\_rt%' ORDER BY datname
+\gexec
+DROP ROLE IF EXISTS mint_rt_alice, mint_rt_bob, mint_rt_nocreatedb, mint_rt_nologin;
+RESET client_min_messages;
+\set ECHO all
+
+CREATE EXTENSION pg_mint;
+SELECT extname, extversion, extnamespace::regnamespace AS schema
+  FROM pg_extension WHERE extname = 'pg_mint';
+
+-- the SQL contract: names, argument types, defaults, result types
+SELECT p.proname,
+       pg_get_function_arguments(p.oid) AS arguments,
+       pg_get_function_result(p.oid) AS result,
+       p.prosecdef AS security_definer
+  FROM pg_proc p
+ WHERE p.pronamespace = 'mint'::regnamespace AND p.proname NOT LIKE '\_%'
+ ORDER BY p.proname;
+
+SELECT attname, format_type(atttypid, atttypmod)
+  FROM pg_attribute
+ WHERE attrelid = 'mint.databases'::regclass AND attnum > 0
+ ORDER BY attnum;
+
+-- the GUCs and their defaults
+SELECT name, setting, unit, context
+  FROM pg_settings WHERE name LIKE 'pg\_mint.%' ORDER BY name;
+
+-- roles: two ordinary CREATEDB roles, one without CREATEDB, one without LOGIN
+CREATE ROLE mint_rt_alice LOGIN CREATEDB;
+CREATE ROLE mint_rt_bob LOGIN CREATEDB;
+CREATE ROLE mint_rt_nocreatedb LOGIN;
+CREATE ROLE mint_rt_nologin NOLOGIN CREATEDB;
+
+-- nothing managed yet
+SELECT count(*) FROM mint.databases;
+SELECT count(*) FROM mint.registry;

@@ -1,0 +1,28 @@
+--
+-- 090_cleanup: pg_mint removes everything it made; nothing is left behind
+--
+\set SHOW_CONTEXT never
+
+SELECT mint.drop(datname) AS dropped, datname FROM mint.databases ORDER BY datname;
+SELECT * FROM mint.gc('0');
+SELECT count(*) AS registry_rows FROM mint.registry;
+SELECT datname FROM pg_database WHERE datname LIKE 'mint\_rt%' OR datname LIKE '\_mint\_%';
+SELECT count(*) AS pg_mint_locks FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 28020;
+-- no pg_mint worker keeps running (one may take a moment to exit after
+-- answering its caller: wait for that, bounded)
+CREATE FUNCTION mint_rt_workers_gone() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..3000 LOOP
+    IF NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'pg_mint worker') THEN
+      RETURN true;
+    END IF;
+    PERFORM pg_sleep(0.01);
+    PERFORM pg_stat_clear_snapshot();
+  END LOOP;
+  RETURN false;
+END $$;
+SELECT mint_rt_workers_gone();
+DROP FUNCTION mint_rt_workers_gone();
+
+DROP EXTENSION pg_mint;
+DROP ROLE mint_rt_alice, mint_rt_bob, mint_rt_nocreatedb, mint_rt_nologin;
