@@ -282,28 +282,9 @@ cmd_gc(int argc, char **argv, int start)
 
 	if (dry_run)
 	{
-		/*
-		 * The rules of mint.gc(), read-only: unfinished entries (skipped by
-		 * gc while a session still works on them), templates built by
-		 * another server major version, and clones older than the limit
-		 * that nobody is connected to -- among the databases the caller
-		 * owns (or may act as the owner of).
-		 */
-		res = query_or_die(conn,
-						   "SELECT r.datname,"
-						   "  CASE WHEN r.state <> 'ready' THEN 'unfinished ' || r.kind || ' (' || r.state || '), unless a session is still working on it'"
-						   "       WHEN r.kind = 'template' THEN 'template built by PostgreSQL ' || (r.server_version / 10000)"
-						   "       ELSE 'idle clone created ' || to_char(r.created_at, 'YYYY-MM-DD HH24:MI:SS') END"
-						   "  FROM mint.registry r"
-						   "  JOIN pg_catalog.pg_database d ON d.oid = r.datid AND d.datname::text = r.datname"
-						   " WHERE pg_catalog.pg_has_role(d.datdba, 'USAGE')"
-						   "   AND (r.state <> 'ready'"
-						   "        OR (r.kind = 'template' AND r.server_version / 10000 <>"
-						   "            pg_catalog.current_setting('server_version_num')::int / 10000)"
-						   "        OR (r.kind = 'clone' AND r.created_at < pg_catalog.clock_timestamp() - $1::interval"
-						   "            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.datid = d.oid)))"
-						   " ORDER BY r.created_at",
-						   1, params, "could not read mint.registry");
+		/* mint.gc_preview() applies mint.gc()'s own rules, dropping nothing */
+		res = query_or_die(conn, "SELECT datname, reason FROM mint.gc_preview($1::interval)",
+						   1, params, "could not preview garbage collection");
 		n = PQntuples(res);
 		for (i = 0; i < n; i++)
 			printf("%s\t%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));

@@ -159,8 +159,8 @@ static const CommandHelp command_help[] = {
 		"  %s gc [--older-than DURATION] [--dry-run] [OPTION]...\n\n"
 		"Options:\n"
 		"      --older-than=DURATION only what is older than this (default: 1h)\n"
-		"      --dry-run             list the clones and spares older than DURATION\n"
-		"                            that nobody is connected to, drop nothing\n"},
+		"      --dry-run             list what gc would drop and why (mint.gc_preview),\n"
+		"                            drop nothing\n"},
 	{"url",
 		"%s url rewrites a database URL to another database, without a server.\n\n"
 		"Usage:\n"

@@ -277,11 +277,18 @@ op_begin(MintParams *p)
 	Oid			oid;
 
 	mint_xact_begin();
+	/* refuse before anything is dropped */
+	if (!mint_have_createdb_privilege())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to create template database \"%s\"", tpl),
+				 errdetail("Role \"%s\" does not have the CREATEDB attribute.",
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("A superuser can grant it: ALTER ROLE %s CREATEDB;",
+						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 	oid = db_oid(tpl);
 	if (OidIsValid(oid))
-	{
 		require_replaceable(tpl, oid, "template", "rebuild");
-	}
 	mint_xact_commit();
 
 	if (OidIsValid(oid))
@@ -589,6 +596,7 @@ typedef struct GcRow
 	bool		gone;
 	int			server_version;
 	bool		stale_spare;	/* spare of an old build, or its pool is off */
+	char		created_at[40];
 } GcRow;
 
 /* false (with a NOTICE) when something that outlives sessions uses r */
@@ -671,7 +679,8 @@ op_gc(MintParams *p)
 							  "                                             WHERE t.datname::text = r.template)"
 							  "         OR NOT EXISTS (SELECT 1 FROM mint.pool_config p"
 							  "                         WHERE p.template = r.template AND p.spares > 0"
-							  "                           AND p.owner = r.owner))"
+							  "                           AND p.owner = r.owner)),"
+							  "       pg_catalog.to_char(r.created_at, 'YYYY-MM-DD HH24:MI:SS')"
 							  "  FROM mint.registry r LEFT JOIN pg_catalog.pg_database d ON d.oid = r.datid"
 							  " ORDER BY r.created_at",
 							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
@@ -692,6 +701,7 @@ op_gc(MintParams *p)
 		rows[i].gone = DatumGetBool(SPI_getbinval(t, d, 6, &isnull));
 		rows[i].server_version = DatumGetInt32(SPI_getbinval(t, d, 7, &isnull));
 		rows[i].stale_spare = DatumGetBool(SPI_getbinval(t, d, 8, &isnull));
+		strlcpy(rows[i].created_at, SPI_getvalue(t, d, 9), sizeof(rows[i].created_at));
 	}
 	SPI_finish();
 	mint_xact_commit();
@@ -703,7 +713,9 @@ op_gc(MintParams *p)
 		volatile bool dropped = false;
 
 		CHECK_FOR_INTERRUPTS();
-		if (r->gone)
+		if (r->gone && (p->flags & MINT_FLAG_DRY_RUN))
+			continue;
+		if (r->gone && !(p->flags & MINT_FLAG_DRY_RUN))
 		{
 			/* the database went away (or was renamed) by hand: forget it */
 			mint_xact_begin();
@@ -727,31 +739,30 @@ op_gc(MintParams *p)
 
 		PG_TRY();
 		{
-			if (!find_blocker_ok(r))
-				;				/* skipped with a NOTICE */
-			else if (strcmp(r->state, "ready") != 0)
+			const char *reason = NULL;
+
+			if (strcmp(r->state, "ready") != 0)
+				reason = "unfinished: its builder or worker is gone";
+			else if (strcmp(r->kind, "template") == 0 && r->server_version / 10000 != major)
+				reason = psprintf("template built by PostgreSQL %d", r->server_version / 10000);
+			else if (strcmp(r->kind, "clone") == 0 && r->old_enough)
 			{
-				/* unfinished build, half-made copy, interrupted drop: orphans */
-				mint_drop_registered(r->datname, r->datid);
-				dropped = true;
-			}
-			else if (strcmp(r->kind, "template") == 0)
-			{
-				/* built by another server major version: superseded */
-				if (r->server_version / 10000 != major)
-				{
-					mint_drop_registered(r->datname, r->datid);
-					dropped = true;
-				}
-			}
-			else if (strcmp(r->kind, "clone") == 0)
-			{
-				if (r->old_enough)
-					dropped = gc_drop_if_idle(r);
+				mint_xact_begin();
+				if (CountDBBackends(r->datid) == 0)
+					reason = psprintf("idle clone created %s", r->created_at);
+				mint_xact_commit();
 			}
 			else if (strcmp(r->kind, "spare") == 0 && r->stale_spare)
+				reason = "spare of an old template build or of a pool that is off";
+
+			if (reason == NULL || !find_blocker_ok(r))
+				;				/* nothing to do, or skipped with a NOTICE */
+			else if (p->flags & MINT_FLAG_DRY_RUN)
+				mint_send_result(psprintf("%s\t%s", r->datname, reason));
+			else if (strcmp(r->kind, "clone") == 0 && strcmp(r->state, "ready") == 0)
+				dropped = gc_drop_if_idle(r);	/* re-checked under lock */
+			else
 			{
-				/* a spare nobody can be handed any more */
 				mint_drop_registered(r->datname, r->datid);
 				dropped = true;
 			}

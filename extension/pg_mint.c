@@ -365,9 +365,9 @@ mint_drop(PG_FUNCTION_ARGS)
 }
 
 /* ---- mint.gc(older_than interval) RETURNS SETOF name ---------------------- */
-PG_FUNCTION_INFO_V1(mint_gc);
-Datum
-mint_gc(PG_FUNCTION_ARGS)
+/* ---- mint.gc_preview(older_than interval) RETURNS TABLE (datname, reason) -- */
+static Datum
+gc_common(FunctionCallInfo fcinfo, bool dry_run)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Interval   *iv;
@@ -382,7 +382,7 @@ mint_gc(PG_FUNCTION_ARGS)
 		(rsinfo->allowedModes & SFRM_Materialize) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("mint.gc() must be called in a context that accepts a set")));
+				 errmsg("set-valued function called in context that cannot accept a set")));
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -395,11 +395,14 @@ mint_gc(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("older_than must not be negative")));
 
-	mint_run_in_worker(MINT_OP_GC, NULL, NULL, NULL, us, 0, collect_result, &results);
+	mint_run_in_worker(MINT_OP_GC, NULL, NULL, NULL, us, dry_run ? MINT_FLAG_DRY_RUN : 0,
+					   collect_result, &results);
 
 	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	tupdesc = CreateTemplateTupleDesc(1);
-	TupleDescInitEntry(tupdesc, (AttrNumber) 1, "gc", NAMEOID, -1, 0);
+	tupdesc = CreateTemplateTupleDesc(dry_run ? 2 : 1);
+	TupleDescInitEntry(tupdesc, (AttrNumber) 1, dry_run ? "datname" : "gc", NAMEOID, -1, 0);
+	if (dry_run)
+		TupleDescInitEntry(tupdesc, (AttrNumber) 2, "reason", TEXTOID, -1, 0);
 	tupstore = tuplestore_begin_heap(true, false, work_mem);
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = tupstore;
@@ -408,13 +411,32 @@ mint_gc(PG_FUNCTION_ARGS)
 
 	foreach(lc, results)
 	{
-		Datum		values[1];
-		bool		nulls[1] = {false};
+		char	   *line = (char *) lfirst(lc);
+		char	   *tab = strchr(line, '\t');
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
 
-		values[0] = DirectFunctionCall1(namein, CStringGetDatum((char *) lfirst(lc)));
+		if (tab)
+			*tab = '\0';
+		values[0] = DirectFunctionCall1(namein, CStringGetDatum(line));
+		values[1] = CStringGetTextDatum(tab ? tab + 1 : "");
 		tuplestore_putvalues(tupstore, tupdesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(mint_gc);
+Datum
+mint_gc(PG_FUNCTION_ARGS)
+{
+	return gc_common(fcinfo, false);
+}
+
+PG_FUNCTION_INFO_V1(mint_gc_preview);
+Datum
+mint_gc_preview(PG_FUNCTION_ARGS)
+{
+	return gc_common(fcinfo, true);
 }
 
 /* ---- mint.set_pool(template text, spares integer) ------------------------- */

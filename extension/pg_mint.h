@@ -39,6 +39,7 @@ typedef enum MintOp
 
 /* MintParams.flags */
 #define MINT_FLAG_NO_POOL	0x01	/* the caller already tried the pool */
+#define MINT_FLAG_DRY_RUN	0x02	/* gc: report, drop nothing */
 
 /* values of pg_mint.strategy */
 typedef enum MintStrategy

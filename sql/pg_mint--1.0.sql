@@ -89,6 +89,12 @@ RETURNS SETOF name
 AS 'MODULE_PATHNAME', 'mint_gc'
 LANGUAGE C VOLATILE;
 
+/* what mint.gc() would drop now, and why; drops nothing */
+CREATE FUNCTION mint.gc_preview(older_than interval DEFAULT '1 hour')
+RETURNS TABLE (datname name, reason text)
+AS 'MODULE_PATHNAME', 'mint_gc_preview'
+LANGUAGE C VOLATILE;
+
 CREATE FUNCTION mint.set_pool(template text, spares integer)
 RETURNS void
 AS 'MODULE_PATHNAME', 'mint_set_pool'
