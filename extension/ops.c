@@ -136,7 +136,7 @@ find_blocker(const char *name, Oid oid, char **what, char **ident)
 	values[1] = ObjectIdGetDatum(oid);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(
+	ret = mint_spi_run(
 								"SELECT 'prepared transaction', gid::text FROM pg_catalog.pg_prepared_xacts WHERE database = $1"
 								" UNION ALL SELECT 'active replication slot', slot_name::text FROM pg_catalog.pg_replication_slots"
 								"  WHERE database = $1 AND active"
@@ -669,7 +669,7 @@ op_gc(MintParams *p)
 	values[0] = Int64GetDatum(p->older_than_us);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(
+	if (mint_spi_run(
 							  "SELECT r.datid, r.datname, r.kind, r.state,"
 							  "       r.created_at < pg_catalog.clock_timestamp() - $1 * interval '1 microsecond',"
 							  "       d.oid IS NULL OR d.datname::text <> r.datname,"

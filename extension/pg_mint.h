@@ -122,6 +122,8 @@ extern void mint_registry_insert(Oid datid, const char *datname, const char *kin
 extern void mint_registry_set(Oid datid, const char *datname, const char *state);
 extern void mint_registry_delete(Oid datid);
 extern Oid	mint_registry_owner(void);
+extern int	mint_spi_run(const char *sql, int nargs, Oid *types, Datum *values,
+						 const char *nulls, bool read_only, long count);
 extern uint64 mint_registry_exec(const char *sql, int nargs, Oid *types, Datum *values,
 								 const char *nulls, char **out, int nout);
 

@@ -93,7 +93,7 @@ mint_pool_owner(const char *tpl)
 	PushActiveSnapshot(GetLatestSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT owner FROM mint.pool_config WHERE template = $1 AND spares > 0",
+	if (mint_spi_run("SELECT owner FROM mint.pool_config WHERE template = $1 AND spares > 0",
 							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reading mint.pool_config failed");
 	if (SPI_processed == 1)

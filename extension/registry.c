@@ -30,6 +30,48 @@
 
 static Oid	registry_owner = InvalidOid;
 
+/*
+ * Prepared plans for pg_mint's fixed SQL, kept for the life of the backend
+ * (the plan cache revalidates them when the tables change).  A session that
+ * clones again and again (the warm pool's fast path runs in the caller)
+ * then pays no parse/plan cost.  Keyed by the address of the SQL literal.
+ */
+#define MINT_MAX_PLANS 32
+static struct
+{
+	const char *sql;
+	SPIPlanPtr	plan;
+}			plans[MINT_MAX_PLANS];
+static int	nplans = 0;
+
+int
+mint_spi_run(const char *sql, int nargs, Oid *types, Datum *values,
+			 const char *nulls, bool read_only, long count)
+{
+	SPIPlanPtr	plan = NULL;
+	int			i;
+
+	for (i = 0; i < nplans; i++)
+		if (plans[i].sql == sql)
+		{
+			plan = plans[i].plan;
+			break;
+		}
+	if (plan == NULL)
+	{
+		plan = SPI_prepare(sql, nargs, types);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+		if (nplans < MINT_MAX_PLANS && SPI_keepplan(plan) == 0)
+		{
+			plans[nplans].sql = sql;
+			plans[nplans].plan = plan;
+			nplans++;
+		}
+	}
+	return SPI_execute_plan(plan, values, nulls, read_only, count);
+}
+
 /* The role that owns mint.registry (cached per backend). */
 Oid
 mint_registry_owner(void)
@@ -85,7 +127,7 @@ mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry)
 	PushActiveSnapshot(GetLatestSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(
+	ret = mint_spi_run(
 								"SELECT kind, state, template, template_datid, fingerprint,"
 								"       server_version, owner"
 								"  FROM mint.registry WHERE datid = $1 AND datname = $2",
@@ -144,7 +186,7 @@ mint_registry_exec(const char *sql, int nargs, Oid *types, Datum *values,
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+		ret = mint_spi_run(sql, nargs, types, values, nulls, false, 0);
 		if (ret < 0)
 			elog(ERROR, "pg_mint bookkeeping statement failed: %s", SPI_result_code_string(ret));
 		processed = SPI_processed;
