@@ -109,13 +109,16 @@ launch_worker(dsm_segment *seg, MintOp op)
 	return handle;
 }
 
+/*
+ * Stop the worker and wait until it is gone.  Interrupts stay enabled: the
+ * worker's cleanup may DROP DATABASE, which waits until every backend,
+ * this one included, has absorbed a ProcSignalBarrier.
+ */
 static void
 wait_for_worker_exit(BackgroundWorkerHandle *handle)
 {
-	HOLD_INTERRUPTS();
 	TerminateBackgroundWorker(handle);
 	(void) WaitForBackgroundWorkerShutdown(handle);
-	RESUME_INTERRUPTS();
 }
 
 /*

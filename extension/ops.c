@@ -499,6 +499,8 @@ op_clone(MintParams *p)
 		taken = mint_pool_take(tpl, tpl_oid, target, old_oid, false, old_name,
 							   p->terminate_timeout_ms);
 		mint_xact_commit();
+		if (taken)
+			mint_worker_finishing();
 		/* top the pool up again (or fill it after a miss) */
 		mint_xact_begin();
 		mint_pool_kick(tpl, pool_owner, InvalidTransactionId);
@@ -537,6 +539,7 @@ op_clone(MintParams *p)
 						  p->terminate_timeout_ms, false);
 	HOLD_INTERRUPTS();
 	mint_xact_commit();
+	mint_worker_finishing();
 	RESUME_INTERRUPTS();
 	cleanup_oid = InvalidOid;
 

@@ -137,6 +137,7 @@ extern void mint_run_in_worker(MintOp op, const char *template_name, const char 
 extern PGDLLEXPORT void mint_worker_main(Datum main_arg);
 extern void mint_send_result(const char *result);
 extern void mint_send_done(void);
+extern void mint_worker_finishing(void);
 extern void mint_exec(const char *sql);
 extern void mint_exec_nested(const char *sql);
 extern void mint_xact_begin(void);

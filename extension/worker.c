@@ -114,15 +114,32 @@ mint_exec_nested(const char *sql)
  * half-made copy is dropped) before the worker exits.  With die() the
  * worker would exit with FATAL at once and leave the copy to mint.gc().
  */
+static volatile sig_atomic_t finishing = false;
+
 static void
 mint_worker_sigterm(SIGNAL_ARGS)
 {
 	int			save_errno = errno;
 
-	QueryCancelPending = true;
-	InterruptPending = true;
+	if (!finishing)
+	{
+		QueryCancelPending = true;
+		InterruptPending = true;
+	}
 	SetLatch(MyLatch);
 	errno = save_errno;
+}
+
+/*
+ * The operation has committed what the caller asked for; what is left (the
+ * drop of a replaced clone) must run to its end even if the caller is
+ * cancelled now, or it would leave a half-dropped leftover.
+ */
+void
+mint_worker_finishing(void)
+{
+	finishing = true;
+	QueryCancelPending = false; /* a termination that came too late */
 }
 
 void
@@ -178,11 +195,18 @@ mint_worker_main(Datum main_arg)
 
 		MemoryContextSwitchTo(oldcxt);
 		FlushErrorState();
+		/* as PostgresMain does after an error: we are at top level again */
+		InterruptHoldoffCount = 0;
+		QueryCancelHoldoffCount = 0;
 		AbortCurrentTransaction();
 		while (ActiveSnapshotSet())
 			PopActiveSnapshot();
 
-		HOLD_INTERRUPTS();
+		/*
+		 * No HOLD_INTERRUPTS here: DROP DATABASE waits for every backend
+		 * (this one too) to absorb a ProcSignalBarrier, which happens only
+		 * where interrupts are serviced.
+		 */
 		PG_TRY();
 		{
 			mint_op_cleanup(params);
@@ -201,7 +225,6 @@ mint_worker_main(Datum main_arg)
 					 errhint("mint.gc() will remove the leftover.")));
 		}
 		PG_END_TRY();
-		RESUME_INTERRUPTS();
 
 		/* report the original error with its SQLSTATE, detail and hint */
 		edata->elevel = ERROR;
