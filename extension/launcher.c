@@ -43,7 +43,7 @@ slot_wait_context(void *arg)
 
 /* Register the worker, waiting for a free slot if necessary. */
 static BackgroundWorkerHandle *
-launch_worker(dsm_segment *seg, MintOp op)
+launch_worker(dsm_segment *seg, MintOp op, bool *waited)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
@@ -62,8 +62,10 @@ launch_worker(dsm_segment *seg, MintOp op)
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	worker.bgw_notify_pid = MyProcPid;
 
+	*waited = false;
 	if (RegisterDynamicBackgroundWorker(&worker, &handle))
 		return handle;
+	*waited = true;
 
 	cb.callback = slot_wait_context;
 	cb.arg = NULL;
@@ -141,6 +143,7 @@ mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 	BackgroundWorkerHandle *handle;
 	bool		done = false;
 	bool		have_error = false;
+	bool		waited;
 	ErrorData	error;
 
 	seg = dsm_create(params_size + MINT_QUEUE_SIZE, 0);
@@ -168,7 +171,7 @@ mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 	mq = shm_mq_create((char *) p + params_size, MINT_QUEUE_SIZE);
 	shm_mq_set_receiver(mq, MyProc);
 
-	handle = launch_worker(seg, op);
+	handle = launch_worker(seg, op, &waited);
 	mqh = shm_mq_attach(mq, seg, handle);
 
 	PG_TRY();
@@ -252,4 +255,8 @@ mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 	 * replaced clone); it no longer needs us.
 	 */
 	dsm_detach(seg);
+
+	/* pool refillers give their slots to waiting callers: restart them now */
+	if (waited)
+		mint_pool_kick_all();
 }

@@ -748,13 +748,9 @@ op_gc(MintParams *p)
 				reason = "unfinished: its builder or worker is gone";
 			else if (strcmp(r->kind, "template") == 0 && r->server_version / 10000 != major)
 				reason = psprintf("template built by PostgreSQL %d", r->server_version / 10000);
-			else if (strcmp(r->kind, "clone") == 0 && r->old_enough)
-			{
-				mint_xact_begin();
-				if (CountDBBackends(r->datid) == 0)
-					reason = psprintf("idle clone created %s", r->created_at);
-				mint_xact_commit();
-			}
+			else if (strcmp(r->kind, "clone") == 0 && r->old_enough &&
+					 CountDBBackends(r->datid) == 0)
+				reason = psprintf("idle clone created %s", r->created_at);
 			else if (strcmp(r->kind, "spare") == 0 && r->stale_spare)
 				reason = "spare of an old template build or of a pool that is off";
 

@@ -288,8 +288,8 @@ clone_from_pool_here(const char *tpl, const char *target, bool *tried)
 		mint_pool_kick(tpl, owner, GetTopTransactionId());
 		return false;
 	}
-	/* refill, and drop the replaced clone, once this transaction commits */
-	mint_pool_kick(tpl, owner, GetTopTransactionId());
+	/* once this transaction commits: drop the replaced clone, refill */
+	mint_pool_after_hit(tpl, owner, old_oid);
 	return true;
 }
 

@@ -38,11 +38,20 @@
 #include "compat.h"
 #include "pg_mint.h"
 
+/*
+ * What a detached pool worker needs, passed in bgw_extra (no shared memory
+ * outlives the caller).  The refiller acts as the pool owner; the after-hit
+ * worker acts as the caller (user/current_user) to drop the replaced target.
+ */
 typedef struct PoolArgs
 {
 	Oid			dboid;
-	Oid			owner;
+	Oid			owner;			/* pool owner */
+	Oid			session_userid; /* after-hit: the caller */
+	Oid			current_userid;
+	int			sec_context;
 	TransactionId wait_xid;
+	Oid			old_oid;		/* after-hit: replaced target to drop */
 	char		template_name[NAMEDATALEN];
 } PoolArgs;
 
@@ -160,11 +169,30 @@ mint_pool_take(const char *tpl, Oid tpl_oid, const char *target, Oid old_oid,
  * own, which holds changes it must see).  Best effort: with no free slot
  * the next clone() starts one.
  */
-void
-mint_pool_kick(const char *tpl, Oid owner, TransactionId wait_xid)
+static void
+launch_detached(const char *function, const char *name, PoolArgs *args)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, sizeof(worker.bgw_library_name), "pg_mint");
+	snprintf(worker.bgw_function_name, sizeof(worker.bgw_function_name), "%s", function);
+	snprintf(worker.bgw_name, sizeof(worker.bgw_name), "%s", name);
+	snprintf(worker.bgw_type, sizeof(worker.bgw_type), "pg_mint pool");
+	worker.bgw_notify_pid = 0;
+	memcpy(worker.bgw_extra, args, sizeof(*args));
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(DEBUG1,
+				(errmsg("pg_mint: no free worker slot for the pool of \"%s\"", args->template_name)));
+}
+
+void
+mint_pool_kick(const char *tpl, Oid owner, TransactionId wait_xid)
+{
 	PoolArgs	args;
 
 	if (!TransactionIdIsValid(wait_xid))
@@ -183,19 +211,75 @@ mint_pool_kick(const char *tpl, Oid owner, TransactionId wait_xid)
 	args.owner = owner;
 	args.wait_xid = wait_xid;
 	strlcpy(args.template_name, tpl, NAMEDATALEN);
+	launch_detached("mint_pool_main", "pg_mint pool refill", &args);
+}
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_ConsistentState;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, sizeof(worker.bgw_library_name), "pg_mint");
-	snprintf(worker.bgw_function_name, sizeof(worker.bgw_function_name), "mint_pool_main");
-	snprintf(worker.bgw_name, sizeof(worker.bgw_name), "pg_mint pool refill");
-	snprintf(worker.bgw_type, sizeof(worker.bgw_type), "pg_mint pool");
-	worker.bgw_notify_pid = 0;
-	memcpy(worker.bgw_extra, &args, sizeof(args));
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
-		ereport(DEBUG1, (errmsg("pg_mint: no free worker slot to refill the pool of \"%s\"", tpl)));
+/*
+ * After a pool hit in the caller's own transaction: once it commits, drop
+ * the replaced target (as the caller, who could drop it by hand) and start
+ * the refiller.  One worker start on the hit path instead of two.
+ */
+void
+mint_pool_after_hit(const char *tpl, Oid owner, Oid old_oid)
+{
+	PoolArgs	args;
+
+	if (!OidIsValid(old_oid))
+	{
+		mint_pool_kick(tpl, owner, GetTopTransactionId());
+		return;
+	}
+	memset(&args, 0, sizeof(args));
+	args.dboid = MyDatabaseId;
+	args.owner = owner;
+	args.session_userid = GetSessionUserId();
+	GetUserIdAndSecContext(&args.current_userid, &args.sec_context);
+	args.wait_xid = GetTopTransactionId();
+	args.old_oid = old_oid;
+	strlcpy(args.template_name, tpl, NAMEDATALEN);
+	launch_detached("mint_after_hit_main", "pg_mint drop after pool hit", &args);
+}
+
+/*
+ * Callers that had to wait for a worker slot may have made refillers yield:
+ * start the refillers of pools below their size again (best effort).
+ */
+void
+mint_pool_kick_all(void)
+{
+	int			ret;
+	uint64		i;
+	List	   *todo = NIL;
+	ListCell   *lc;
+	MemoryContext outer = CurrentMemoryContext;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		return;
+	ret = mint_spi_run("SELECT p.template, p.owner FROM mint.pools v"
+					   "  JOIN mint.pool_config p USING (template)"
+					   " WHERE v.ready < v.target_size",
+					   0, NULL, NULL, NULL, true, 0);
+	if (ret == SPI_OK_SELECT)
+	{
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			MemoryContext spi = MemoryContextSwitchTo(outer);
+			PoolArgs   *a = palloc0(sizeof(PoolArgs));
+
+			strlcpy(a->template_name, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1), NAMEDATALEN);
+			a->owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+			todo = lappend(todo, a);
+			MemoryContextSwitchTo(spi);
+		}
+	}
+	SPI_finish();
+	foreach(lc, todo)
+	{
+		PoolArgs   *a = (PoolArgs *) lfirst(lc);
+
+		mint_pool_kick(a->template_name, a->owner, InvalidTransactionId);
+	}
 }
 
 /* ---- the refiller ----------------------------------------------------------- */
@@ -372,6 +456,50 @@ pool_step(const char *tpl, bool dry_run)
 		PG_END_TRY();
 	}
 	return true;
+}
+
+void
+mint_after_hit_main(Datum main_arg)
+{
+	PoolArgs	args;
+	char	   *row[2];
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.session_userid, MINT_BGW_CONN_FLAGS);
+	SetUserIdAndSecContext(args.current_userid, args.sec_context);
+	SetConfigOption("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("statement_timeout", "0", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("lock_timeout", "0", PGC_USERSET, PGC_S_SESSION);
+
+	mint_xact_begin();
+	XactLockTableWait(args.wait_xid, NULL, NULL, XLTW_None);
+	mint_xact_commit();
+
+	/* the hit committed (or not): drop the replaced target if it is ours to drop */
+	mint_xact_begin();
+	values[0] = ObjectIdGetDatum(args.old_oid);
+	if (mint_registry_exec("SELECT datname, state FROM mint.registry WHERE datid = $1",
+						   1, types, values, NULL, row, 2) == 0 ||
+		row[1] == NULL || strcmp(row[1], "dropping") != 0)
+		row[0] = NULL;
+	mint_xact_commit();
+	if (row[0] != NULL)
+	{
+		MintLock	l;
+
+		mint_lock_init(&l, row[0], ExclusiveLock);
+		if (mint_lock_try(&l))
+			mint_drop_registered(row[0], args.old_oid);
+	}
+
+	mint_xact_begin();
+	mint_pool_kick(args.template_name, args.owner, InvalidTransactionId);
+	mint_xact_commit();
+	proc_exit(0);
 }
 
 void

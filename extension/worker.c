@@ -45,11 +45,28 @@ mint_send_done(void)
 	(void) pq_putmessage('Z', "", 1);
 }
 
+/*
+ * The worker's own memory: what one transaction looks up (names,
+ * fingerprints) is used in the next, so it must outlive the transaction's
+ * memory.  A worker lives for one operation, so nothing is freed early.
+ */
+static MemoryContext
+op_context(void)
+{
+	static MemoryContext cxt = NULL;
+
+	if (cxt == NULL)
+		cxt = AllocSetContextCreate(TopMemoryContext, "pg_mint operation",
+									ALLOCSET_DEFAULT_SIZES);
+	return cxt;
+}
+
 void
 mint_xact_begin(void)
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	MemoryContextSwitchTo(op_context());
 	PushActiveSnapshot(GetTransactionSnapshot());
 }
 
@@ -58,6 +75,7 @@ mint_xact_commit(void)
 {
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(op_context());
 }
 
 /*

@@ -53,6 +53,9 @@ def main():
 
     def run_once(tag, how, query, params, hold_db, wait_fn, builder, target, target_existed, setup,
                  timeout_ms, last):
+        # a previous successful call may still be dropping its replaced copy
+        # in the background: start from a quiet cluster
+        quiet(mon)
         before_dbs = databases(mon)
         before_reg = registry(mon)
         holder = None
