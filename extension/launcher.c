@@ -171,6 +171,7 @@ mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 	mq = shm_mq_create((char *) p + params_size, MINT_QUEUE_SIZE);
 	shm_mq_set_receiver(mq, MyProc);
 
+	p->launched_at = GetCurrentTimestamp();
 	handle = launch_worker(seg, op, &waited);
 	mqh = shm_mq_attach(mq, seg, handle);
 
@@ -256,7 +257,13 @@ mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 	 */
 	dsm_detach(seg);
 
-	/* pool refillers give their slots to waiting callers: restart them now */
+	/*
+	 * Pool refillers give their slots to waiting callers.  We waited, so
+	 * there was pressure: once our worker's slot is free, restart them.
+	 */
 	if (waited)
+	{
+		(void) WaitForBackgroundWorkerShutdown(handle);
 		mint_pool_kick_all();
+	}
 }

@@ -488,6 +488,7 @@ op_clone(MintParams *p)
 		mint_check_clone_target(target, old_oid);
 	pool_owner = (pooled && !(p->flags & MINT_FLAG_NO_POOL)) ? mint_pool_owner(tpl) : InvalidOid;
 	mint_xact_commit();
+	mint_trace("checks");
 	pooled = OidIsValid(pool_owner);
 
 	/* a warm spare, when this role has a pool for the template */
@@ -520,6 +521,7 @@ op_clone(MintParams *p)
 		/* fresh target: create it under its own name */
 		(void) mint_create_registered(target, tpl, true, "clone", "ready", tpl, tpl_oid,
 									  te.found ? te.fingerprint : NULL, p->strategy);
+		mint_trace("CREATE DATABASE");
 		mint_send_result(target);
 		mint_send_done();
 		return;
@@ -533,6 +535,7 @@ op_clone(MintParams *p)
 									 te.found ? te.fingerprint : NULL, p->strategy);
 	strlcpy(cleanup_name, new_name, NAMEDATALEN);
 	cleanup_oid = new_oid;
+	mint_trace("CREATE DATABASE");
 
 	mint_xact_begin();
 	mint_swap_into_target(target, old_oid, new_name, new_oid, old_name,
@@ -543,11 +546,13 @@ op_clone(MintParams *p)
 	RESUME_INTERRUPTS();
 	cleanup_oid = InvalidOid;
 
+	mint_trace("swap");
 	mint_send_result(target);
 	mint_send_done();
 
 	/* off the caller's path: DROP DATABASE forces a checkpoint */
 	mint_drop_registered(old_name, old_oid);
+	mint_trace("drop of the replaced copy (after answering)");
 }
 
 /* ---- drop ---------------------------------------------------------------- */

@@ -14,6 +14,7 @@
 
 #include "nodes/pg_list.h"
 #include "storage/lock.h"
+#include "datatype/timestamp.h"
 
 #ifndef MINT_VERSION
 #define MINT_VERSION "1.0"
@@ -67,6 +68,7 @@ typedef struct MintParams
 	int			terminate_timeout_ms;
 	int64		older_than_us;	/* gc */
 	int			flags;			/* MINT_FLAG_* */
+	TimestampTz launched_at;	/* when the caller registered the worker */
 	char		template_name[NAMEDATALEN];
 	char		target[NAMEDATALEN];
 	int			fingerprint_len;
@@ -138,6 +140,7 @@ extern PGDLLEXPORT void mint_worker_main(Datum main_arg);
 extern void mint_send_result(const char *result);
 extern void mint_send_done(void);
 extern void mint_worker_finishing(void);
+extern void mint_trace(const char *phase);
 extern void mint_exec(const char *sql);
 extern void mint_exec_nested(const char *sql);
 extern void mint_xact_begin(void);

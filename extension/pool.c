@@ -255,9 +255,13 @@ mint_pool_kick_all(void)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		return;
+	/* only pools whose template is finished: the others cannot fill */
 	ret = mint_spi_run("SELECT p.template, p.owner FROM mint.pools v"
 					   "  JOIN mint.pool_config p USING (template)"
-					   " WHERE v.ready < v.target_size",
+					   " WHERE v.ready < v.target_size"
+					   "   AND EXISTS (SELECT 1 FROM mint.registry t"
+					   "                WHERE t.kind = 'template' AND t.state = 'ready'"
+					   "                  AND t.datname = p.template)",
 					   0, NULL, NULL, NULL, true, 0);
 	if (ret == SPI_OK_SELECT)
 	{
@@ -535,10 +539,17 @@ mint_pool_main(Datum main_arg)
 			continue;
 		/* idle: let go, then look once more so no kick is ever lost */
 		mint_lock_release(&pool_lock);
-		if (callers_waiting_for_slots() || !pool_step(args.template_name, true))
+		if (callers_waiting_for_slots())
+			proc_exit(0);		/* yield; the callers restart us when done */
+		if (!pool_step(args.template_name, true))
 			break;
 		if (!mint_lock_try(&pool_lock))
-			break;
+			proc_exit(0);
 	}
+
+	/* done: pools that yielded their slots earlier may fill now */
+	mint_xact_begin();
+	mint_pool_kick_all();
+	mint_xact_commit();
 	proc_exit(0);
 }

@@ -29,9 +29,28 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "compat.h"
 #include "pg_mint.h"
+
+/*
+ * Timing of an operation's phases, at DEBUG1 (SET log_min_messages =
+ * debug1 in postgresql.conf to see where a call spends its time).
+ */
+static TimestampTz trace_last = 0;
+
+void
+mint_trace(const char *phase)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (trace_last != 0)
+		ereport(DEBUG1,
+				(errmsg_internal("pg_mint worker: %s took %.3f ms", phase,
+								 (double) (now - trace_last) / 1000.0)));
+	trace_last = now;
+}
 
 void
 mint_send_result(const char *result)
@@ -193,6 +212,8 @@ mint_worker_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(params->dboid, params->session_userid,
 											  MINT_BGW_CONN_FLAGS);
 	SetUserIdAndSecContext(params->current_userid, params->sec_context);
+	trace_last = params->launched_at;
+	mint_trace("start and connect");
 
 	/* only pg_catalog on the path: pg_mint's SQL is schema-qualified */
 	SetConfigOption("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION);
