@@ -38,6 +38,9 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
 include $(PGXS)
 
+# every extension object depends on the shared headers
+$(OBJS): extension/pg_mint.h extension/compat.h extension/worker_name.h extension/sha256.h
+
 # ---- the pg_mint CLI (libpq) ----------------------------------------------
 CLI_SRCS = $(sort $(wildcard cli/*.c)) extension/worker_name.c extension/sha256.c
 CLI_HDRS = $(wildcard cli/*.h) extension/worker_name.h extension/sha256.h

@@ -129,10 +129,36 @@ wait_for_worker_exit(BackgroundWorkerHandle *handle)
  * the worker says it is done ('Z').  An error in the worker is re-raised
  * here once the worker has cleaned up and exited.
  */
+static void run_in_worker(MintOp op, const char *template_name, Oid tpl_oid,
+						  const char *target, Oid old_oid, const char *fingerprint,
+						  int64 older_than_us, int flags,
+						  MintResultCallback cb, void *cb_arg);
+
 void
 mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 				   const char *fingerprint, int64 older_than_us, int flags,
 				   MintResultCallback cb, void *cb_arg)
+{
+	run_in_worker(op, template_name, InvalidOid, target, InvalidOid, fingerprint,
+				  older_than_us, flags, cb, cb_arg);
+}
+
+/* clone, with what the caller already checked (template, old target) */
+void
+mint_run_clone_in_worker(const char *template_name, Oid tpl_oid,
+						 const char *target, Oid old_oid,
+						 const char *fingerprint, int flags,
+						 MintResultCallback cb, void *cb_arg)
+{
+	run_in_worker(MINT_OP_CLONE, template_name, tpl_oid, target, old_oid, fingerprint,
+				  0, flags, cb, cb_arg);
+}
+
+static void
+run_in_worker(MintOp op, const char *template_name, Oid tpl_oid,
+			  const char *target, Oid old_oid, const char *fingerprint,
+			  int64 older_than_us, int flags,
+			  MintResultCallback cb, void *cb_arg)
 {
 	Size		fplen = fingerprint ? strlen(fingerprint) : 0;
 	Size		params_size = MAXALIGN(offsetof(MintParams, fingerprint) + fplen + 1);
@@ -164,7 +190,9 @@ mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 		strlcpy(p->template_name, template_name, NAMEDATALEN);
 	if (target)
 		strlcpy(p->target, target, NAMEDATALEN);
-	p->fingerprint_len = (int) fplen;
+	p->tpl_oid = tpl_oid;
+	p->old_oid = old_oid;
+	p->fingerprint_len = fingerprint ? (int) fplen : -1;	/* -1: NULL */
 	if (fingerprint)
 		memcpy(p->fingerprint, fingerprint, fplen + 1);
 

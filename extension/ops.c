@@ -471,41 +471,35 @@ op_clone(MintParams *p)
 {
 	const char *tpl = p->template_name;
 	const char *target = p->target;
-	Oid			tpl_oid,
-				old_oid,
-				new_oid;
-	MintEntry	te;
-	bool		pooled;
-	Oid			pool_owner;
+	const char *fingerprint = p->fingerprint_len >= 0 ? p->fingerprint : NULL;
+	Oid			tpl_oid = p->tpl_oid;	/* checked by the caller (pg_mint.c) */
+	Oid			old_oid = p->old_oid;
+	Oid			new_oid;
 	char	   *new_name;
 	char		old_name[NAMEDATALEN];
 	MintLock	new_lock;
 
-	mint_xact_begin();
-	pooled = mint_template_ready_oid(tpl, &tpl_oid, &te);
-	old_oid = db_oid(target);
-	if (OidIsValid(old_oid))
-		mint_check_clone_target(target, old_oid);
-	pool_owner = (pooled && !(p->flags & MINT_FLAG_NO_POOL)) ? mint_pool_owner(tpl) : InvalidOid;
-	mint_xact_commit();
-	mint_trace("checks");
-	pooled = OidIsValid(pool_owner);
-
-	/* a warm spare, when this role has a pool for the template */
-	if (pooled)
+	/* a warm spare: only inside a transaction block (else the caller took it) */
+	if (!(p->flags & MINT_FLAG_NO_POOL))
 	{
 		bool		taken;
+		Oid			pool_owner;
 
 		mint_xact_begin();
-		taken = mint_pool_take(tpl, tpl_oid, target, old_oid, false, old_name,
-							   p->terminate_timeout_ms);
+		pool_owner = mint_pool_owner(tpl);
+		taken = OidIsValid(pool_owner) &&
+			mint_pool_take(tpl, tpl_oid, target, old_oid, false, old_name,
+						   p->terminate_timeout_ms);
 		mint_xact_commit();
 		if (taken)
 			mint_worker_finishing();
-		/* top the pool up again (or fill it after a miss) */
-		mint_xact_begin();
-		mint_pool_kick(tpl, pool_owner, InvalidTransactionId);
-		mint_xact_commit();
+		if (OidIsValid(pool_owner))
+		{
+			/* top the pool up again (or fill it after a miss) */
+			mint_xact_begin();
+			mint_pool_kick(tpl, pool_owner, InvalidTransactionId);
+			mint_xact_commit();
+		}
 		if (taken)
 		{
 			mint_send_result(target);
@@ -520,7 +514,7 @@ op_clone(MintParams *p)
 	{
 		/* fresh target: create it under its own name */
 		(void) mint_create_registered(target, tpl, true, "clone", "ready", tpl, tpl_oid,
-									  te.found ? te.fingerprint : NULL, p->strategy);
+									  fingerprint, p->strategy);
 		mint_trace("CREATE DATABASE");
 		mint_send_result(target);
 		mint_send_done();
@@ -532,7 +526,7 @@ op_clone(MintParams *p)
 	mint_lock_init(&new_lock, new_name, ExclusiveLock);
 	(void) mint_lock_try(&new_lock);
 	new_oid = mint_create_registered(new_name, tpl, false, "clone", "building", tpl, tpl_oid,
-									 te.found ? te.fingerprint : NULL, p->strategy);
+									 fingerprint, p->strategy);
 	strlcpy(cleanup_name, new_name, NAMEDATALEN);
 	cleanup_oid = new_oid;
 	mint_trace("CREATE DATABASE");

@@ -258,39 +258,49 @@ mint_template_abort(PG_FUNCTION_ARGS)
 }
 
 /*
- * The warm-pool fast path: outside a transaction block, a spare is renamed
- * into place right here, in the caller's own (about to commit) transaction:
- * no background worker, about a millisecond.  Inside a transaction block
- * clone() must commit on its own, so the worker does it instead.
+ * clone's checks run here, in the caller, whose catalog caches and prepared
+ * plans are warm (a fresh worker pays several milliseconds for the same
+ * lookups); the worker trusts them, and re-checks the target under its lock.
+ *
+ * The warm-pool fast path also runs here: outside a transaction block a
+ * spare is renamed into place in the caller's own (about to commit)
+ * transaction, with no background worker.  Inside a transaction block
+ * clone() must commit on its own, so the worker takes the spare instead.
  */
-static bool
-clone_from_pool_here(const char *tpl, const char *target, bool *tried)
+static void
+clone_checked(const char *tpl, const char *target, List **results)
 {
 	Oid			tpl_oid;
 	Oid			old_oid;
-	Oid			owner;
+	Oid			owner = InvalidOid;
 	MintEntry	te;
 	char		old_name[NAMEDATALEN];
+	int			flags = 0;
 
-	if (IsTransactionBlock())
-		return false;
-	owner = mint_pool_owner(tpl);
-	if (!OidIsValid(owner))
-		return false;
-	if (!mint_template_ready_oid(tpl, &tpl_oid, &te))
-		return false;
+	if (mint_template_ready_oid(tpl, &tpl_oid, &te))
+		owner = mint_pool_owner(tpl);
 	old_oid = get_database_oid(target, true);
 	if (OidIsValid(old_oid))
 		mint_check_clone_target(target, old_oid);
-	*tried = true;
-	if (!mint_pool_take(tpl, tpl_oid, target, old_oid, true, old_name, mint_terminate_timeout_ms))
+
+	if (!OidIsValid(owner))
+		flags |= MINT_FLAG_NO_POOL;
+	else if (!IsTransactionBlock())
 	{
+		if (mint_pool_take(tpl, tpl_oid, target, old_oid, true, old_name,
+						   mint_terminate_timeout_ms))
+		{
+			/* once this transaction commits: drop the replaced clone, refill */
+			mint_pool_after_hit(tpl, owner, old_oid);
+			*results = lappend(*results, pstrdup(target));
+			return;
+		}
 		mint_pool_kick(tpl, owner, GetTopTransactionId());
-		return false;
+		flags |= MINT_FLAG_NO_POOL;
 	}
-	/* once this transaction commits: drop the replaced clone, refill */
-	mint_pool_after_hit(tpl, owner, old_oid);
-	return true;
+	mint_run_clone_in_worker(tpl, tpl_oid, target, old_oid,
+							 te.found ? te.fingerprint : NULL, flags,
+							 collect_result, results);
 }
 
 /* ---- mint.clone(template text, target text) RETURNS name ----------------- */
@@ -304,7 +314,6 @@ mint_clone(PG_FUNCTION_ARGS)
 				glock;
 	List	   *results = NIL;
 	Name		result;
-	bool		tried_pool = false;
 
 	if (strcmp(tpl, target) == 0)
 		ereport(ERROR,
@@ -322,9 +331,7 @@ mint_clone(PG_FUNCTION_ARGS)
 		mint_lock_acquire(&tlock, psprintf("waiting for template \"%s\" to be built", tpl));
 		mint_lock_acquire(&glock, psprintf("waiting for another pg_mint call on database \"%s\" to finish", target));
 		refresh_catalog_view();
-		if (!clone_from_pool_here(tpl, target, &tried_pool))
-			mint_run_in_worker(MINT_OP_CLONE, tpl, target, NULL, 0,
-							   tried_pool ? MINT_FLAG_NO_POOL : 0, collect_result, &results);
+		clone_checked(tpl, target, &results);
 	}
 	PG_FINALLY();
 	{

@@ -69,6 +69,8 @@ typedef struct MintParams
 	int64		older_than_us;	/* gc */
 	int			flags;			/* MINT_FLAG_* */
 	TimestampTz launched_at;	/* when the caller registered the worker */
+	Oid			tpl_oid;		/* clone: template, as the caller checked it */
+	Oid			old_oid;		/* clone: existing target to replace, or 0 */
 	char		template_name[NAMEDATALEN];
 	char		target[NAMEDATALEN];
 	int			fingerprint_len;
@@ -134,6 +136,10 @@ typedef void (*MintResultCallback) (const char *result, void *arg);
 extern void mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 							   const char *fingerprint, int64 older_than_us, int flags,
 							   MintResultCallback cb, void *cb_arg);
+extern void mint_run_clone_in_worker(const char *template_name, Oid tpl_oid,
+									 const char *target, Oid old_oid,
+									 const char *fingerprint, int flags,
+									 MintResultCallback cb, void *cb_arg);
 
 /* ---- worker.c (worker side) -------------------------------------------- */
 extern PGDLLEXPORT void mint_worker_main(Datum main_arg);
