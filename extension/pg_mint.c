@@ -277,11 +277,13 @@ clone_checked(const char *tpl, const char *target, List **results)
 	char		old_name[NAMEDATALEN];
 	int			flags = 0;
 
+	mint_trace("clone: locks");
 	if (mint_template_ready_oid(tpl, &tpl_oid, &te))
 		owner = mint_pool_owner(tpl);
 	old_oid = get_database_oid(target, true);
 	if (OidIsValid(old_oid))
 		mint_check_clone_target(target, old_oid);
+	mint_trace("clone: checks");
 
 	if (!OidIsValid(owner))
 		flags |= MINT_FLAG_NO_POOL;
@@ -290,8 +292,10 @@ clone_checked(const char *tpl, const char *target, List **results)
 		if (mint_pool_take(tpl, tpl_oid, target, old_oid, true, old_name,
 						   mint_terminate_timeout_ms))
 		{
+			mint_trace("clone: take a spare");
 			/* once this transaction commits: drop the replaced clone, refill */
 			mint_pool_after_hit(tpl, owner, old_oid);
+			mint_trace("clone: start the after-hit worker");
 			*results = lappend(*results, pstrdup(target));
 			return;
 		}
@@ -315,6 +319,7 @@ mint_clone(PG_FUNCTION_ARGS)
 	List	   *results = NIL;
 	Name		result;
 
+	mint_trace_start();
 	if (strcmp(tpl, target) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

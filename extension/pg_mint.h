@@ -147,6 +147,7 @@ extern void mint_send_result(const char *result);
 extern void mint_send_done(void);
 extern void mint_worker_finishing(void);
 extern void mint_trace(const char *phase);
+extern void mint_trace_start(void);
 extern void mint_exec(const char *sql);
 extern void mint_exec_nested(const char *sql);
 extern void mint_xact_begin(void);

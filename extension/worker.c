@@ -53,6 +53,12 @@ mint_trace(const char *phase)
 }
 
 void
+mint_trace_start(void)
+{
+	trace_last = GetCurrentTimestamp();
+}
+
+void
 mint_send_result(const char *result)
 {
 	(void) pq_putmessage('R', result, strlen(result) + 1);
