@@ -269,6 +269,19 @@ mint_drop_registered(const char *name, Oid oid)
 	mint_xact_commit();
 }
 
+/*
+ * name (oid) must be a database pg_mint created, that the caller could drop
+ * by hand, and that nothing outliving its sessions holds.
+ */
+static void
+require_droppable(const char *name, Oid oid, MintEntry *e)
+{
+	mint_registry_lookup(name, oid, e);
+	require_pg_mint(name, e);
+	require_owner(name, oid, "drop");
+	mint_check_blockers(name, oid);
+}
+
 /* ---- template_begin: drop any stale version, create an empty one ------- */
 static void
 op_begin(MintParams *p)
@@ -359,11 +372,7 @@ op_abort(MintParams *p)
 	mint_xact_begin();
 	oid = db_oid(tpl);
 	if (OidIsValid(oid))
-	{
-		mint_registry_lookup(tpl, oid, &e);
-		require_pg_mint(tpl, &e);
-		mint_check_blockers(tpl, oid);
-	}
+		require_droppable(tpl, oid, &e);
 	mint_xact_commit();
 	if (OidIsValid(oid))
 		mint_drop_registered(tpl, oid);
@@ -560,12 +569,7 @@ op_drop(MintParams *p)
 	mint_xact_begin();
 	oid = db_oid(target);
 	if (OidIsValid(oid))
-	{
-		mint_registry_lookup(target, oid, &e);
-		require_pg_mint(target, &e);
-		require_owner(target, oid, "drop");
-		mint_check_blockers(target, oid);
-	}
+		require_droppable(target, oid, &e);
 	mint_xact_commit();
 
 	if (OidIsValid(oid))
