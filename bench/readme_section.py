@@ -47,7 +47,9 @@ def body():
       "the ratio is to the 8-way floor with the default strategy); `mint.clone` runs once with "
       "the server's default strategy and once with `SET pg_mint.strategy = file_copy`;")
     w("7. **`mint.clone` from a warm pool** (`mint.set_pool(template, 2)`; each run waits, "
-      "untimed, for a full pool).")
+      "untimed, for a full pool): once as an isolated hit (the refiller has exited, so the hit "
+      "starts one), and back to back, 5 hits in a row per round as when every test takes a fresh "
+      "database (the refiller lingers between hits, so no hit starts a worker).")
     w("")
     w("Latest full run (`bench/results/results.md`):")
     w("")

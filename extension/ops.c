@@ -136,13 +136,14 @@ find_blocker(const char *name, Oid oid, char **what, char **ident)
 	values[1] = ObjectIdGetDatum(oid);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* the functions behind pg_prepared_xacts and pg_replication_slots, without their joins */
 	ret = mint_spi_run(
-								"SELECT 'prepared transaction', gid::text FROM pg_catalog.pg_prepared_xacts WHERE database = $1"
-								" UNION ALL SELECT 'active replication slot', slot_name::text FROM pg_catalog.pg_replication_slots"
-								"  WHERE database = $1 AND active"
-								" UNION ALL SELECT 'subscription', subname::text FROM pg_catalog.pg_subscription WHERE subdbid = $2"
-								" LIMIT 1",
-								2, types, values, NULL, true, 1);
+					   "SELECT 'prepared transaction', p.gid FROM pg_catalog.pg_prepared_xact() p WHERE p.dbid = $2"
+					   " UNION ALL SELECT 'active replication slot', s.slot_name::text"
+					   "  FROM pg_catalog.pg_get_replication_slots() s WHERE s.datoid = $2 AND s.active"
+					   " UNION ALL SELECT 'subscription', subname::text FROM pg_catalog.pg_subscription WHERE subdbid = $2"
+					   " LIMIT 1",
+					   2, types, values, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "checking what uses database \"%s\" failed", name);
 	if (SPI_processed > 0)
@@ -497,7 +498,7 @@ op_clone(MintParams *p)
 		mint_xact_begin();
 		pool_owner = mint_pool_owner(tpl);
 		taken = OidIsValid(pool_owner) &&
-			mint_pool_take(tpl, tpl_oid, target, old_oid, false, old_name,
+			mint_pool_take(tpl, tpl_oid, pool_owner, target, old_oid, false, old_name,
 						   p->terminate_timeout_ms);
 		mint_xact_commit();
 		if (taken)

@@ -289,12 +289,19 @@ clone_checked(const char *tpl, const char *target, List **results)
 		flags |= MINT_FLAG_NO_POOL;
 	else if (!IsTransactionBlock())
 	{
-		if (mint_pool_take(tpl, tpl_oid, target, old_oid, true, old_name,
+		if (mint_pool_take(tpl, tpl_oid, owner, target, old_oid, true, old_name,
 						   mint_terminate_timeout_ms))
 		{
 			mint_trace("clone: take a spare");
-			/* once this transaction commits: drop the replaced clone, refill */
-			mint_pool_after_hit(tpl, owner, old_oid);
+			/*
+			 * Once this transaction commits, the replaced clone must be
+			 * dropped and the pool refilled.  A refiller that is alive does
+			 * both (it drops replaced clones of its owner, and waits for our
+			 * lock on the spare's row before it gives up); otherwise a
+			 * short-lived worker does, as the caller.
+			 */
+			if (owner != GetUserId() || !mint_pool_refiller_alive(tpl))
+				mint_pool_after_hit(tpl, owner, old_oid);
 			mint_trace("clone: start the after-hit worker");
 			*results = lappend(*results, pstrdup(target));
 			return;

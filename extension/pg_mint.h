@@ -172,11 +172,12 @@ extern bool mint_template_ready_oid(const char *tpl, Oid *oid, MintEntry *entry)
 extern void mint_swap_into_target(const char *target, Oid old_oid, const char *new_name,
 								  Oid new_oid, char *old_name, int terminate_timeout_ms,
 								  bool nested);
-extern bool mint_pool_take(const char *tpl, Oid tpl_oid, const char *target, Oid old_oid,
+extern bool mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid old_oid,
 						   bool nested, char *old_name, int terminate_timeout_ms);
 extern void mint_pool_kick(const char *template_name, Oid pool_owner, TransactionId wait_xid);
 extern void mint_pool_after_hit(const char *template_name, Oid pool_owner, Oid old_oid);
 extern void mint_pool_kick_all(void);
+extern bool mint_pool_refiller_alive(const char *template_name);
 extern PGDLLEXPORT void mint_after_hit_main(Datum main_arg);
 extern Oid	mint_pool_owner(const char *template_name);
 extern void mint_slot_wait_begin(void);

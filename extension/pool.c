@@ -34,6 +34,8 @@
 #include "utils/memutils.h"
 #include "storage/ipc.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "storage/latch.h"
 
 #include "compat.h"
 #include "pg_mint.h"
@@ -56,6 +58,10 @@ typedef struct PoolArgs
 } PoolArgs;
 
 StaticAssertDecl(sizeof(PoolArgs) <= BGW_EXTRALEN, "PoolArgs must fit in bgw_extra");
+
+/* an idle refiller stays this long, polling this often, before it exits */
+#define MINT_POOL_LINGER_MS 2000
+#define MINT_POOL_POLL_MS	50
 
 /* ---- callers waiting for worker slots ----------------------------------- */
 static MintLock slot_wait_lock;
@@ -126,14 +132,13 @@ mint_pool_owner(const char *tpl)
  * miss) when there is none.
  */
 bool
-mint_pool_take(const char *tpl, Oid tpl_oid, const char *target, Oid old_oid,
+mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid old_oid,
 			   bool nested, char *old_name, int terminate_timeout_ms)
 {
 	Oid			types[3] = {TEXTOID, OIDOID, OIDOID};
 	Datum		values[3];
 	char	   *row[2];
 	Oid			spare_oid;
-	Oid			owner = mint_pool_owner(tpl);
 
 	old_name[0] = '\0';
 	if (!OidIsValid(owner))
@@ -344,7 +349,7 @@ pool_next(const char *tpl, char *name, Oid *oid, Oid *tpl_oid, char **fingerprin
 			v4[3] = Int32GetDatum(k);
 			if (mint_registry_exec("SELECT datid, datname FROM mint.registry"
 								   " WHERE owner = $2 AND ("
-								   "   (kind = 'clone' AND state = 'dropping' AND template = $1)"
+								   "   (kind = 'clone' AND state = 'dropping')"
 								   "   OR (kind = 'spare' AND template = $1"
 								   "       AND (template_datid IS DISTINCT FROM $3 OR state <> 'ready')))"
 								   " ORDER BY created_at OFFSET $4 LIMIT 1",
@@ -506,6 +511,33 @@ mint_after_hit_main(Datum main_arg)
 	proc_exit(0);
 }
 
+/* Wait until every transaction that is taking a spare of tpl has ended. */
+static void
+wait_for_takers(const char *tpl)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(tpl);
+	mint_xact_begin();
+	(void) mint_registry_exec("SELECT 1 FROM mint.registry WHERE kind = 'spare' AND template = $1 FOR SHARE",
+							  1, types, values, NULL, NULL, 0);
+	mint_xact_commit();
+}
+
+/* Is a refiller working on (or lingering for) the pool of tpl? */
+bool
+mint_pool_refiller_alive(const char *tpl)
+{
+	MintLock	l;
+
+	mint_lock_init_space(&l, tpl, ExclusiveLock, MINT_LOCK_SPACE_POOL);
+	if (!mint_lock_try(&l))
+		return true;
+	mint_lock_release(&l);
+	return false;
+}
+
 void
 mint_pool_main(Datum main_arg)
 {
@@ -534,13 +566,42 @@ mint_pool_main(Datum main_arg)
 
 	for (;;)
 	{
-		CHECK_FOR_INTERRUPTS();
-		if (pool_step(args.template_name, false))
-			continue;
-		/* idle: let go, then look once more so no kick is ever lost */
+		TimestampTz idle_since = GetCurrentTimestamp();
+
+		/*
+		 * Work, then linger: a session cloning test after test keeps hitting
+		 * the pool, and a refiller that is still there saves each hit the
+		 * start of a new worker.  Poll, yield to callers waiting for a slot,
+		 * give up after MINT_POOL_LINGER_MS without work.
+		 */
+		for (;;)
+		{
+			int			rc;
+
+			CHECK_FOR_INTERRUPTS();
+			if (pool_step(args.template_name, false))
+			{
+				idle_since = GetCurrentTimestamp();
+				continue;
+			}
+			if (callers_waiting_for_slots() ||
+				TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), MINT_POOL_LINGER_MS))
+				break;
+			rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						   MINT_POOL_POLL_MS, PG_WAIT_EXTENSION);
+			if (rc & WL_LATCH_SET)
+				ResetLatch(MyLatch);
+		}
+
+		/*
+		 * Let go, then look once more so no work is lost: a hit that saw us
+		 * alive (and so started no worker) holds a row lock on the spare it
+		 * took until it commits; waiting for those rows waits for it.
+		 */
 		mint_lock_release(&pool_lock);
 		if (callers_waiting_for_slots())
 			proc_exit(0);		/* yield; the callers restart us when done */
+		wait_for_takers(args.template_name);
 		if (!pool_step(args.template_name, true))
 			break;
 		if (!mint_lock_try(&pool_lock))
