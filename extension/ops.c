@@ -433,10 +433,12 @@ exec_in(const char *sql, bool nested)
  */
 void
 mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid new_oid,
-					  char *old_name, int terminate_timeout_ms, bool nested)
+					  char *old_name, int terminate_timeout_ms, bool nested,
+					  const char *pool_template)
 {
-	Oid			types[2] = {OIDOID, TEXTOID};
-	Datum		values[2];
+	Oid			types[5] = {OIDOID, TEXTOID, TEXTOID, OIDOID, TEXTOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 
 	old_name[0] = '\0';
 	if (OidIsValid(old_oid))
@@ -461,19 +463,32 @@ mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid
 		mint_terminate_sessions(target, old_oid, terminate_timeout_ms);
 		exec_in(psprintf("ALTER DATABASE %s RENAME TO %s",
 						 quote_identifier(target), quote_identifier(priv)), nested);
-		mint_registry_set(old_oid, priv, "dropping");
 		strlcpy(old_name, priv, NAMEDATALEN);
 	}
 	exec_in(psprintf("ALTER DATABASE %s RENAME TO %s",
 					 quote_identifier(new_name), quote_identifier(target)), nested);
 	exec_in(psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS true", quote_identifier(target)), nested);
+
+	/*
+	 * The bookkeeping in one statement: the old copy is 'dropping' under its
+	 * private name, the new one is the ready clone, and a pool hit is
+	 * counted (datname's uniqueness is checked at commit).
+	 */
 	values[0] = ObjectIdGetDatum(new_oid);
 	values[1] = CStringGetTextDatum(target);
-	(void) mint_registry_exec("UPDATE mint.registry SET kind = 'clone', state = 'ready', datname = $2,"
-							  " created_at = pg_catalog.clock_timestamp(),"
-							  " finished_at = pg_catalog.clock_timestamp()"
-							  " WHERE datid = $1",
-							  2, types, values, NULL, NULL, 0);
+	values[2] = CStringGetTextDatum(old_name);
+	values[3] = ObjectIdGetDatum(old_oid);
+	values[4] = pool_template ? CStringGetTextDatum(pool_template) : (Datum) 0;
+	nulls[4] = pool_template ? ' ' : 'n';
+	(void) mint_registry_exec("WITH o AS (UPDATE mint.registry SET datname = $3, state = 'dropping'"
+							  "            WHERE datid = $4 AND $4 <> 0),"
+							  "     e AS (INSERT INTO mint.pool_events (template, hit)"
+							  "           SELECT $5, true WHERE $5 IS NOT NULL)"
+							  " UPDATE mint.registry SET kind = 'clone', state = 'ready', datname = $2,"
+							  "        created_at = pg_catalog.clock_timestamp(),"
+							  "        finished_at = pg_catalog.clock_timestamp()"
+							  "  WHERE datid = $1",
+							  5, types, values, nulls, NULL, 0);
 }
 
 static void
@@ -543,7 +558,7 @@ op_clone(MintParams *p)
 
 	mint_xact_begin();
 	mint_swap_into_target(target, old_oid, new_name, new_oid, old_name,
-						  p->terminate_timeout_ms, false);
+						  p->terminate_timeout_ms, false, NULL);
 	HOLD_INTERRUPTS();
 	mint_xact_commit();
 	mint_worker_finishing();

@@ -171,7 +171,7 @@ extern bool mint_template_ready_oid(const char *tpl, Oid *oid, MintEntry *entry)
 /* ---- pool.c ------------------------------------------------------------ */
 extern void mint_swap_into_target(const char *target, Oid old_oid, const char *new_name,
 								  Oid new_oid, char *old_name, int terminate_timeout_ms,
-								  bool nested);
+								  bool nested, const char *pool_template);
 extern bool mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid old_oid,
 						   bool nested, char *old_name, int terminate_timeout_ms);
 extern void mint_pool_kick(const char *template_name, Oid pool_owner, TransactionId wait_xid);

@@ -159,10 +159,9 @@ mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid 
 		return false;
 	}
 	spare_oid = atooid(row[0]);
+	/* the swap's bookkeeping statement also counts the hit */
 	mint_swap_into_target(target, old_oid, row[1], spare_oid, old_name,
-						  terminate_timeout_ms, nested);
-	(void) mint_registry_exec("INSERT INTO mint.pool_events (template, hit) VALUES ($1, true)",
-							  1, types, values, NULL, NULL, 0);
+						  terminate_timeout_ms, nested, tpl);
 	return true;
 }
 

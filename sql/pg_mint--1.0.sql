@@ -14,7 +14,7 @@ GRANT USAGE ON SCHEMA mint TO PUBLIC;
  */
 CREATE TABLE mint.registry (
     datid          oid PRIMARY KEY,
-    datname        text NOT NULL UNIQUE,
+    datname        text NOT NULL,
     kind           text NOT NULL CHECK (kind IN ('template', 'clone', 'spare')),
     template       text,            -- clones/spares: template they were made from
     template_datid oid,             -- clones/spares: OID of that template build
@@ -23,7 +23,9 @@ CREATE TABLE mint.registry (
     state          text NOT NULL CHECK (state IN ('building', 'ready', 'dropping')),
     owner          oid NOT NULL,
     created_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
-    finished_at    timestamptz
+    finished_at    timestamptz,
+    -- checked at commit: a swap renames two rows in one statement
+    CONSTRAINT registry_datname_key UNIQUE (datname) DEFERRABLE INITIALLY DEFERRED
 );
 REVOKE ALL ON mint.registry FROM PUBLIC;
 GRANT SELECT ON mint.registry TO PUBLIC;
