@@ -283,6 +283,25 @@ require_droppable(const char *name, Oid oid, MintEntry *e)
 	mint_check_blockers(name, oid);
 }
 
+/*
+ * Drop database name if it exists, after require_droppable(); returns its
+ * OID (InvalidOid when there was none) and its registry entry in *e.
+ */
+static Oid
+drop_checked(const char *name, MintEntry *e)
+{
+	Oid			oid;
+
+	mint_xact_begin();
+	oid = db_oid(name);
+	if (OidIsValid(oid))
+		require_droppable(name, oid, e);
+	mint_xact_commit();
+	if (OidIsValid(oid))
+		mint_drop_registered(name, oid);
+	return oid;
+}
+
 /* ---- template_begin: drop any stale version, create an empty one ------- */
 static void
 op_begin(MintParams *p)
@@ -366,17 +385,9 @@ op_finish(MintParams *p)
 static void
 op_abort(MintParams *p)
 {
-	const char *tpl = p->template_name;
-	Oid			oid;
 	MintEntry	e;
 
-	mint_xact_begin();
-	oid = db_oid(tpl);
-	if (OidIsValid(oid))
-		require_droppable(tpl, oid, &e);
-	mint_xact_commit();
-	if (OidIsValid(oid))
-		mint_drop_registered(tpl, oid);
+	(void) drop_checked(p->template_name, &e);
 	mint_send_done();
 }
 
@@ -579,17 +590,9 @@ static void
 op_drop(MintParams *p)
 {
 	const char *target = p->target;
-	Oid			oid;
 	MintEntry	e;
+	Oid			oid = drop_checked(target, &e);
 
-	mint_xact_begin();
-	oid = db_oid(target);
-	if (OidIsValid(oid))
-		require_droppable(target, oid, &e);
-	mint_xact_commit();
-
-	if (OidIsValid(oid))
-		mint_drop_registered(target, oid);
 	mint_send_result(OidIsValid(oid) ? "t" : "f");
 	mint_send_done();
 
