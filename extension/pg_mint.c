@@ -228,18 +228,28 @@ mint_template_begin(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(lock.held ? "build" : "ready"));
 }
 
+/*
+ * End this session's build of a template: run op in a worker, and only once
+ * it has committed release the build lock, so a waiter that wakes up sees
+ * the finished (or dropped) template.
+ */
+static void
+end_build(FunctionCallInfo fcinfo, MintOp op, const char *fn, const char *what)
+{
+	char	   *tpl = mint_arg_name(fcinfo, 0, "template");
+	MintBuild  *b = require_build(tpl, fn);
+
+	refuse_current_db(tpl, what);
+	mint_run_in_worker(op, tpl, NULL, NULL, 0, 0, NULL, NULL);
+	forget_build(b);
+}
+
 /* ---- mint.template_finish(template text) --------------------------------- */
 PG_FUNCTION_INFO_V1(mint_template_finish);
 Datum
 mint_template_finish(PG_FUNCTION_ARGS)
 {
-	char	   *tpl = mint_arg_name(fcinfo, 0, "template");
-	MintBuild  *b = require_build(tpl, "mint.template_finish");
-
-	refuse_current_db(tpl, "finish template");
-	mint_run_in_worker(MINT_OP_FINISH, tpl, NULL, NULL, 0, 0, NULL, NULL);
-	/* the finished state is committed: only now may waiters wake up */
-	forget_build(b);
+	end_build(fcinfo, MINT_OP_FINISH, "mint.template_finish", "finish template");
 	PG_RETURN_VOID();
 }
 
@@ -248,12 +258,7 @@ PG_FUNCTION_INFO_V1(mint_template_abort);
 Datum
 mint_template_abort(PG_FUNCTION_ARGS)
 {
-	char	   *tpl = mint_arg_name(fcinfo, 0, "template");
-	MintBuild  *b = require_build(tpl, "mint.template_abort");
-
-	refuse_current_db(tpl, "abort template");
-	mint_run_in_worker(MINT_OP_ABORT, tpl, NULL, NULL, 0, 0, NULL, NULL);
-	forget_build(b);
+	end_build(fcinfo, MINT_OP_ABORT, "mint.template_abort", "abort template");
 	PG_RETURN_VOID();
 }
 
