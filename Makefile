@@ -18,6 +18,7 @@ OBJS = \
 	extension/launcher.o \
 	extension/worker.o \
 	extension/ops.o \
+	extension/blockers.o \
 	extension/pool.o \
 	extension/worker_name.o \
 	extension/sha256.o

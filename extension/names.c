@@ -5,10 +5,12 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#if PG_VERSION_NUM >= 150000
+#include "common/pg_prng.h"
+#endif
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/timestamp.h"
 
 #include "pg_mint.h"
 #include "worker_name.h"
@@ -49,15 +51,21 @@ mint_arg_name(FunctionCallInfo fcinfo, int argno, const char *argname)
 /*
  * A fresh private database name such as "_mint_new_5f0c3a9e1b2d4c68".
  * Private names never collide with user names in practice and are only
- * visible while pg_mint works on them.
+ * visible while pg_mint works on them.  The bits come from the backend's
+ * PRNG, which PostgreSQL seeds from a strong random source in every new
+ * process (cheaper than pg_strong_random(), which is on the pool hit
+ * path); a collision would make CREATE/RENAME fail, never reuse a name.
  */
 char *
 mint_private_name(const char *tag)
 {
 	uint64		r;
 
-	if (!pg_strong_random(&r, sizeof(r)))
-		r = ((uint64) MyProcPid << 32) ^ (uint64) GetCurrentTimestamp();
+#if PG_VERSION_NUM >= 150000
+	r = pg_prng_uint64(&pg_global_prng_state);
+#else
+	r = ((uint64) random() << 33) ^ ((uint64) random() << 2) ^ (uint64) MyProcPid;
+#endif
 	return psprintf("_mint_%s_%016llx", tag, (unsigned long long) r);
 }
 

@@ -100,85 +100,31 @@ require_pg_mint(const char *name, MintEntry *e)
  * uses it.
  */
 static void
-require_replaceable(const char *name, Oid oid, const char *kind, const char *what)
+require_replaceable_entry(const char *name, Oid oid, MintEntry *e, const char *kind,
+						  const char *what)
 {
-	MintEntry	e;
-
-	mint_registry_lookup(name, oid, &e);
-	if (!e.found)
+	if (!e->found)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_DATABASE),
 				 errmsg("database \"%s\" already exists and was not created by pg_mint", name),
 				 errdetail("pg_mint only replaces or rebuilds databases it created itself."),
 				 errhint("Choose another name, or drop \"%s\" by hand if you really mean it.", name)));
-	if (strcmp(e.kind, kind) != 0)
+	if (strcmp(e->kind, kind) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("database \"%s\" is a pg_mint %s, not a %s", name, e.kind, kind),
+				 errmsg("database \"%s\" is a pg_mint %s, not a %s", name, e->kind, kind),
 				 errhint("Choose another name.")));
 	require_owner(name, oid, what);
 	mint_check_blockers(name, oid);
 }
 
-/*
- * Refuse, naming the culprit, when something that survives session
- * termination uses the database: DROP/RENAME would fail (or wait) on it.
- */
-static bool
-find_blocker(const char *name, Oid oid, char **what, char **ident)
+static void
+require_replaceable(const char *name, Oid oid, const char *kind, const char *what)
 {
-	Oid			types[2] = {NAMEOID, OIDOID};
-	Datum		values[2];
-	int			ret;
-	bool		found = false;
+	MintEntry	e;
 
-	values[0] = DirectFunctionCall1(namein, CStringGetDatum(name));
-	values[1] = ObjectIdGetDatum(oid);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	/* the functions behind pg_prepared_xacts and pg_replication_slots, without their joins */
-	ret = mint_spi_run(
-					   "SELECT 'prepared transaction', p.gid FROM pg_catalog.pg_prepared_xact() p WHERE p.dbid = $2"
-					   " UNION ALL SELECT 'active replication slot', s.slot_name::text"
-					   "  FROM pg_catalog.pg_get_replication_slots() s WHERE s.datoid = $2 AND s.active"
-					   " UNION ALL SELECT 'subscription', subname::text FROM pg_catalog.pg_subscription WHERE subdbid = $2"
-					   " LIMIT 1",
-					   2, types, values, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "checking what uses database \"%s\" failed", name);
-	if (SPI_processed > 0)
-	{
-		MemoryContext cxt = MemoryContextSwitchTo(TopTransactionContext);
-
-		*what = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-		*ident = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
-		MemoryContextSwitchTo(cxt);
-		found = true;
-	}
-	SPI_finish();
-	return found;
-}
-
-void
-mint_check_blockers(const char *name, Oid oid)
-{
-	char	   *what;
-	char	   *ident;
-	const char *hint;
-
-	if (!find_blocker(name, oid, &what, &ident))
-		return;
-	if (what[0] == 'p')
-		hint = "Finish it with COMMIT PREPARED or ROLLBACK PREPARED, then retry.";
-	else if (what[0] == 'a')
-		hint = "Stop the slot's consumer or drop the slot with pg_drop_replication_slot(), then retry.";
-	else
-		hint = "Drop the subscription with DROP SUBSCRIPTION, then retry.";
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_IN_USE),
-			 errmsg("database \"%s\" is used by %s \"%s\"", name, what, ident),
-			 errdetail("pg_mint left database \"%s\" as it was.", name),
-			 errhint("%s", hint)));
+	mint_registry_lookup(name, oid, &e);
+	require_replaceable_entry(name, oid, &e, kind, what);
 }
 
 /*
@@ -394,21 +340,31 @@ op_abort(MintParams *p)
 /* ---- clone --------------------------------------------------------------- */
 
 /*
- * Is tpl a database clones may be made from?  Fills *oid and *entry.
- * Errors when it does not exist or is a pg_mint template not finished.
- * Returns true when it is a finished pg_mint template.
+ * The OID of tpl, the database a clone is made from; an error when it does
+ * not exist.
  */
-bool
-mint_template_ready_oid(const char *tpl, Oid *oid, MintEntry *entry)
+Oid
+mint_template_oid(const char *tpl)
 {
-	*oid = db_oid(tpl);
-	if (!OidIsValid(*oid))
+	Oid			oid = db_oid(tpl);
+
+	if (!OidIsValid(oid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_DATABASE),
 				 errmsg("template database \"%s\" does not exist", tpl),
 				 errhint("Build it first: SELECT mint.template_begin('%s', fingerprint), create the schema, then SELECT mint.template_finish('%s').",
 						 tpl, tpl)));
-	mint_registry_lookup(tpl, *oid, entry);
+	return oid;
+}
+
+/*
+ * May clones be made from tpl, whose registry row (if any) is *entry?
+ * Errors when it is a pg_mint template not finished.  Returns true when it
+ * is a finished pg_mint template.
+ */
+bool
+mint_template_check(const char *tpl, MintEntry *entry)
+{
 	if (entry->found && strcmp(entry->kind, "template") == 0 && strcmp(entry->state, "ready") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -419,20 +375,11 @@ mint_template_ready_oid(const char *tpl, Oid *oid, MintEntry *entry)
 	return entry->found && strcmp(entry->kind, "template") == 0;
 }
 
-/* May the existing database target (oid) be replaced by a clone? */
+/* May the existing database target (oid), whose row is *entry, be replaced by a clone? */
 void
-mint_check_clone_target(const char *target, Oid oid)
+mint_check_clone_target(const char *target, Oid oid, MintEntry *entry)
 {
-	require_replaceable(target, oid, "clone", "replace");
-}
-
-static void
-exec_in(const char *sql, bool nested)
-{
-	if (nested)
-		mint_exec_nested(sql);
-	else
-		mint_exec(sql);
+	require_replaceable_entry(target, oid, entry, "clone", "replace");
 }
 
 /*
@@ -472,13 +419,11 @@ mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid
 					 errmsg("database \"%s\" was changed by someone else while pg_mint replaced it", target)));
 		/* blockers were checked before copying; a new one makes this fail with 55006 */
 		mint_terminate_sessions(target, old_oid, terminate_timeout_ms);
-		exec_in(psprintf("ALTER DATABASE %s RENAME TO %s",
-						 quote_identifier(target), quote_identifier(priv)), nested);
+		mint_rename_database(target, priv, nested);
 		strlcpy(old_name, priv, NAMEDATALEN);
 	}
-	exec_in(psprintf("ALTER DATABASE %s RENAME TO %s",
-					 quote_identifier(new_name), quote_identifier(target)), nested);
-	exec_in(psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS true", quote_identifier(target)), nested);
+	mint_rename_database(new_name, target, nested);
+	mint_allow_connections(target, true, nested);
 
 	/*
 	 * The bookkeeping in one statement: the old copy is 'dropping' under its
@@ -491,14 +436,15 @@ mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid
 	values[3] = ObjectIdGetDatum(old_oid);
 	values[4] = pool_template ? CStringGetTextDatum(pool_template) : (Datum) 0;
 	nulls[4] = pool_template ? ' ' : 'n';
-	(void) mint_registry_exec("WITH o AS (UPDATE mint.registry SET datname = $3, state = 'dropping'"
-							  "            WHERE datid = $4 AND $4 <> 0),"
-							  "     e AS (INSERT INTO mint.pool_events (template, hit)"
+	(void) mint_registry_exec("WITH e AS (INSERT INTO mint.pool_events (template, hit)"
 							  "           SELECT $5, true WHERE $5 IS NOT NULL)"
-							  " UPDATE mint.registry SET kind = 'clone', state = 'ready', datname = $2,"
-							  "        created_at = pg_catalog.clock_timestamp(),"
-							  "        finished_at = pg_catalog.clock_timestamp()"
-							  "  WHERE datid = $1",
+							  " UPDATE mint.registry SET"
+							  "   kind = CASE WHEN datid = $1 THEN 'clone' ELSE kind END,"
+							  "   state = CASE WHEN datid = $1 THEN 'ready' ELSE 'dropping' END,"
+							  "   datname = CASE WHEN datid = $1 THEN $2 ELSE $3 END,"
+							  "   created_at = CASE WHEN datid = $1 THEN pg_catalog.clock_timestamp() ELSE created_at END,"
+							  "   finished_at = CASE WHEN datid = $1 THEN pg_catalog.clock_timestamp() ELSE finished_at END"
+							  " WHERE datid = $1 OR (datid = $4 AND $4 <> 0)",
 							  5, types, values, nulls, NULL, 0);
 }
 
@@ -633,7 +579,7 @@ find_blocker_ok(GcRow *r)
 	bool		blocked;
 
 	mint_xact_begin();
-	blocked = find_blocker(r->datname, r->datid, &what, &ident);
+	blocked = mint_find_blocker(r->datid, &what, &ident);
 	if (blocked)
 		ereport(NOTICE,
 				(errmsg("mint.gc() skipped database \"%s\": it is used by %s \"%s\"",
@@ -656,7 +602,7 @@ gc_drop_if_idle(GcRow *r)
 				   *ident;
 
 		/* a prepared transaction keeps it: leave it as it is, connectable */
-		if (find_blocker(r->datname, r->datid, &what, &ident))
+		if (mint_find_blocker(r->datid, &what, &ident))
 		{
 			ereport(NOTICE,
 					(errmsg("mint.gc() skipped database \"%s\": it is used by %s \"%s\"",

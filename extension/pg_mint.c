@@ -118,7 +118,10 @@ require_build(const char *tpl, const char *fn)
 static void
 refuse_current_db(const char *name, const char *what)
 {
-	if (get_database_oid(name, true) == MyDatabaseId)
+	/* by name: the current database cannot be renamed while we are on it */
+	const char *current = get_database_name(MyDatabaseId);
+
+	if (current != NULL && strcmp(current, name) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("cannot %s database \"%s\" from a session connected to it", what, name),
@@ -277,17 +280,22 @@ clone_checked(const char *tpl, const char *target, List **results)
 {
 	Oid			tpl_oid;
 	Oid			old_oid;
-	Oid			owner = InvalidOid;
+	Oid			owner;
 	MintEntry	te;
+	MintEntry	ge;
 	char		old_name[NAMEDATALEN];
 	int			flags = 0;
 
 	mint_trace("clone: locks");
-	if (mint_template_ready_oid(tpl, &tpl_oid, &te))
-		owner = mint_pool_owner(tpl);
+	tpl_oid = mint_template_oid(tpl);
 	old_oid = get_database_oid(target, true);
+	mint_registry_lookup_clone(tpl, tpl_oid, &te, target, old_oid, &ge, &owner);
+	if (mint_template_check(tpl, &te))
+		owner = mint_pool_owner_for_caller(owner);
+	else
+		owner = InvalidOid;
 	if (OidIsValid(old_oid))
-		mint_check_clone_target(target, old_oid);
+		mint_check_clone_target(target, old_oid, &ge);
 	mint_trace("clone: checks");
 
 	if (!OidIsValid(owner))

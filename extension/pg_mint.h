@@ -120,6 +120,9 @@ typedef struct MintEntry
 } MintEntry;
 
 extern void mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry);
+extern void mint_registry_lookup_clone(const char *tpl, Oid tpl_oid, MintEntry *te,
+									   const char *target, Oid target_oid, MintEntry *ge,
+									   Oid *pool_owner);
 extern void mint_registry_insert(Oid datid, const char *datname, const char *kind,
 								 const char *state, const char *template_name,
 								 Oid template_datid, const char *fingerprint);
@@ -149,7 +152,8 @@ extern void mint_worker_finishing(void);
 extern void mint_trace(const char *phase);
 extern void mint_trace_start(void);
 extern void mint_exec(const char *sql);
-extern void mint_exec_nested(const char *sql);
+extern void mint_rename_database(const char *from, const char *to, bool nested);
+extern void mint_allow_connections(const char *name, bool allow, bool nested);
 extern void mint_xact_begin(void);
 extern void mint_xact_commit(void);
 
@@ -163,10 +167,12 @@ extern Oid	mint_create_registered(const char *name, const char *from, bool allow
 								   const char *template_name, Oid template_datid,
 								   const char *fingerprint, int strategy);
 extern void mint_drop_registered(const char *name, Oid oid);
+extern bool mint_find_blocker(Oid oid, char **what, char **ident);
 extern void mint_check_blockers(const char *name, Oid oid);
 extern void mint_terminate_sessions(const char *name, Oid oid, int timeout_ms);
-extern void mint_check_clone_target(const char *target, Oid oid);
-extern bool mint_template_ready_oid(const char *tpl, Oid *oid, MintEntry *entry);
+extern void mint_check_clone_target(const char *target, Oid oid, MintEntry *entry);
+extern Oid	mint_template_oid(const char *tpl);
+extern bool mint_template_check(const char *tpl, MintEntry *entry);
 
 /* ---- pool.c ------------------------------------------------------------ */
 extern void mint_swap_into_target(const char *target, Oid old_oid, const char *new_name,
@@ -180,6 +186,7 @@ extern void mint_pool_kick_all(void);
 extern bool mint_pool_refiller_alive(const char *template_name);
 extern PGDLLEXPORT void mint_after_hit_main(Datum main_arg);
 extern Oid	mint_pool_owner(const char *template_name);
+extern Oid	mint_pool_owner_for_caller(Oid owner);
 extern void mint_slot_wait_begin(void);
 extern void mint_slot_wait_end(void);
 extern PGDLLEXPORT void mint_pool_main(Datum main_arg);

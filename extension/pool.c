@@ -22,6 +22,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -119,8 +120,15 @@ mint_pool_owner(const char *tpl)
 	}
 	SPI_finish();
 	PopActiveSnapshot();
+	return mint_pool_owner_for_caller(owner);
+}
+
+/* owner, if the current role may take that pool owner's spares; else InvalidOid */
+Oid
+mint_pool_owner_for_caller(Oid owner)
+{
 	if (OidIsValid(owner) && owner != GetUserId() && !superuser())
-		owner = InvalidOid;
+		return InvalidOid;
 	return owner;
 }
 
@@ -147,12 +155,24 @@ mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid 
 	values[0] = CStringGetTextDatum(tpl);
 	values[1] = ObjectIdGetDatum(tpl_oid);
 	values[2] = ObjectIdGetDatum(owner);
+
+	/*
+	 * The oldest ready spare nobody else is taking.  Its row names it by OID
+	 * and name; when pg_database disagrees (someone renamed or dropped it by
+	 * hand) pick again among the spares that pg_database confirms.
+	 */
 	if (mint_registry_exec("SELECT r.datid, r.datname FROM mint.registry r"
-						   "  JOIN pg_catalog.pg_database d ON d.oid = r.datid AND d.datname = r.datname"
 						   " WHERE r.kind = 'spare' AND r.state = 'ready' AND r.template = $1"
 						   "   AND r.template_datid = $2 AND r.owner = $3"
-						   " ORDER BY r.created_at LIMIT 1 FOR UPDATE OF r SKIP LOCKED",
-						   3, types, values, NULL, row, 2) == 0)
+						   " ORDER BY r.created_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+						   3, types, values, NULL, row, 2) == 0 ||
+		(get_database_oid(row[1], true) != atooid(row[0]) &&
+		 mint_registry_exec("SELECT r.datid, r.datname FROM mint.registry r"
+							"  JOIN pg_catalog.pg_database d ON d.oid = r.datid AND d.datname = r.datname"
+							" WHERE r.kind = 'spare' AND r.state = 'ready' AND r.template = $1"
+							"   AND r.template_datid = $2 AND r.owner = $3"
+							" ORDER BY r.created_at LIMIT 1 FOR UPDATE OF r SKIP LOCKED",
+							3, types, values, NULL, row, 2) == 0))
 	{
 		(void) mint_registry_exec("INSERT INTO mint.pool_events (template, hit) VALUES ($1, false)",
 								  1, types, values, NULL, NULL, 0);

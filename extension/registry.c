@@ -59,7 +59,11 @@ mint_spi_run(const char *sql, int nargs, Oid *types, Datum *values,
 		}
 	if (plan == NULL)
 	{
-		plan = SPI_prepare(sql, nargs, types);
+		/*
+		 * A generic plan from the start: these are small indexed lookups, and
+		 * custom plans would be re-planned on every call.
+		 */
+		plan = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
 		if (nplans < MINT_MAX_PLANS && SPI_keepplan(plan) == 0)
@@ -104,6 +108,31 @@ dup_value(MemoryContext cxt, HeapTuple tup, TupleDesc desc, int col)
 	return v ? MemoryContextStrdup(cxt, v) : NULL;
 }
 
+/* Fill *entry from columns first..first+6 of a registry row. */
+static void
+fill_entry(MemoryContext cxt, HeapTuple tup, TupleDesc desc, int first, Oid datid,
+		   MintEntry *entry)
+{
+	char	   *s;
+	bool		isnull;
+	Datum		d;
+
+	entry->found = true;
+	entry->datid = datid;
+	s = SPI_getvalue(tup, desc, first);
+	strlcpy(entry->kind, s ? s : "", sizeof(entry->kind));
+	s = SPI_getvalue(tup, desc, first + 1);
+	strlcpy(entry->state, s ? s : "", sizeof(entry->state));
+	entry->template_name = dup_value(cxt, tup, desc, first + 2);
+	d = SPI_getbinval(tup, desc, first + 3, &isnull);
+	entry->template_datid = isnull ? InvalidOid : DatumGetObjectId(d);
+	entry->fingerprint = dup_value(cxt, tup, desc, first + 4);
+	d = SPI_getbinval(tup, desc, first + 5, &isnull);
+	entry->server_version = isnull ? 0 : DatumGetInt32(d);
+	d = SPI_getbinval(tup, desc, first + 6, &isnull);
+	entry->owner = isnull ? InvalidOid : DatumGetObjectId(d);
+}
+
 /*
  * Look up the row for database (datname, datid); entry->found tells whether
  * there is one.  datid may be InvalidOid when the database does not exist,
@@ -135,27 +164,69 @@ mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry)
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading mint.registry failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 1)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *s;
-		bool		isnull;
-		Datum		d;
+		fill_entry(cxt, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, datid, entry);
+	SPI_finish();
+	PopActiveSnapshot();
+}
 
-		entry->found = true;
-		entry->datid = datid;
-		s = SPI_getvalue(tup, desc, 1);
-		strlcpy(entry->kind, s ? s : "", sizeof(entry->kind));
-		s = SPI_getvalue(tup, desc, 2);
-		strlcpy(entry->state, s ? s : "", sizeof(entry->state));
-		entry->template_name = dup_value(cxt, tup, desc, 3);
-		d = SPI_getbinval(tup, desc, 4, &isnull);
-		entry->template_datid = isnull ? InvalidOid : DatumGetObjectId(d);
-		entry->fingerprint = dup_value(cxt, tup, desc, 5);
-		d = SPI_getbinval(tup, desc, 6, &isnull);
-		entry->server_version = isnull ? 0 : DatumGetInt32(d);
-		d = SPI_getbinval(tup, desc, 7, &isnull);
-		entry->owner = isnull ? InvalidOid : DatumGetObjectId(d);
+/*
+ * Everything mint.clone() needs to know, in one statement: the rows of the
+ * template (tpl, tpl_oid) and of the target (target, target_oid; either oid
+ * may be InvalidOid) and the owner of the template's pool if it is on
+ * (InvalidOid otherwise).  Fewer statements keep the pool hit short.
+ */
+void
+mint_registry_lookup_clone(const char *tpl, Oid tpl_oid, MintEntry *te,
+						   const char *target, Oid target_oid, MintEntry *ge,
+						   Oid *pool_owner)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			types[4] = {OIDOID, TEXTOID, OIDOID, TEXTOID};
+	Datum		values[4];
+	int			ret;
+	uint64		i;
+
+	memset(te, 0, sizeof(*te));
+	memset(ge, 0, sizeof(*ge));
+	*pool_owner = InvalidOid;
+
+	values[0] = ObjectIdGetDatum(tpl_oid);
+	values[1] = CStringGetTextDatum(tpl);
+	values[2] = ObjectIdGetDatum(target_oid);
+	values[3] = CStringGetTextDatum(target);
+
+	PushActiveSnapshot(GetLatestSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = mint_spi_run(
+					   "SELECT 1, kind, state, template, template_datid, fingerprint, server_version, owner"
+					   "  FROM mint.registry WHERE datid = $1 AND datname = $2 AND $1 <> 0"
+					   " UNION ALL"
+					   " SELECT 2, kind, state, template, template_datid, fingerprint, server_version, owner"
+					   "  FROM mint.registry WHERE datid = $3 AND datname = $4 AND $3 <> 0"
+					   " UNION ALL"
+					   " SELECT 3, NULL, NULL, NULL, NULL, NULL, NULL, owner"
+					   "  FROM mint.pool_config WHERE template = $2 AND spares > 0",
+					   4, types, values, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading mint.registry failed: %s", SPI_result_code_string(ret));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int			which = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+
+		if (which == 1)
+			fill_entry(cxt, tup, desc, 2, tpl_oid, te);
+		else if (which == 2)
+			fill_entry(cxt, tup, desc, 2, target_oid, ge);
+		else
+		{
+			Datum		d = SPI_getbinval(tup, desc, 8, &isnull);
+
+			*pool_owner = isnull ? InvalidOid : DatumGetObjectId(d);
+		}
 	}
 	SPI_finish();
 	PopActiveSnapshot();

@@ -14,6 +14,7 @@
 #include "libpq/libpq.h"
 #include "libpq/pqmq.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 #include "pgstat.h"
@@ -25,6 +26,7 @@
 #include "storage/shm_mq.h"
 #include "tcop/dest.h"
 #include "tcop/tcopprot.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -132,23 +134,56 @@ mint_exec(const char *sql)
 }
 
 /*
- * The same for a statement run inside the caller's own transaction (only
- * statements allowed there, such as ALTER DATABASE ... RENAME).
+ * Run a ready-made utility statement node as mint_exec() would run its text
+ * sql, without parsing it: at the top level of a worker's transaction, or
+ * (nested) inside the caller's own transaction.  The warm pool's hit path
+ * runs three of these.  Utility hooks see the same statement and text as
+ * for the parsed form.
  */
-void
-mint_exec_nested(const char *sql)
+static void
+exec_node(Node *stmt, const char *sql, bool nested)
 {
-	List	   *raw = mint_raw_parser(sql);
-	RawStmt    *rs = linitial_node(RawStmt, raw);
 	PlannedStmt *ps = makeNode(PlannedStmt);
 
 	ps->commandType = CMD_UTILITY;
 	ps->canSetTag = false;
-	ps->utilityStmt = rs->stmt;
-	ps->stmt_location = rs->stmt_location;
-	ps->stmt_len = rs->stmt_len;
-	mint_ProcessUtility(ps, sql, PROCESS_UTILITY_QUERY, None_Receiver);
+	ps->utilityStmt = stmt;
+	ps->stmt_location = -1;
+	ps->stmt_len = 0;
+	if (!nested)
+		pgstat_report_activity(STATE_RUNNING, sql);
+	mint_ProcessUtility(ps, sql, nested ? PROCESS_UTILITY_QUERY : PROCESS_UTILITY_TOPLEVEL,
+						None_Receiver);
 	CommandCounterIncrement();
+}
+
+/* ALTER DATABASE from RENAME TO to */
+void
+mint_rename_database(const char *from, const char *to, bool nested)
+{
+	RenameStmt *n = makeNode(RenameStmt);
+
+	n->renameType = OBJECT_DATABASE;
+	n->subname = pstrdup(from);
+	n->newname = pstrdup(to);
+	n->missing_ok = false;
+	exec_node((Node *) n,
+			  psprintf("ALTER DATABASE %s RENAME TO %s", quote_identifier(from), quote_identifier(to)),
+			  nested);
+}
+
+/* ALTER DATABASE name ALLOW_CONNECTIONS true|false */
+void
+mint_allow_connections(const char *name, bool allow, bool nested)
+{
+	AlterDatabaseStmt *n = makeNode(AlterDatabaseStmt);
+	const char *value = allow ? "true" : "false";
+
+	n->dbname = pstrdup(name);
+	n->options = list_make1(makeDefElem("allow_connections", (Node *) makeString(pstrdup(value)), -1));
+	exec_node((Node *) n,
+			  psprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %s", quote_identifier(name), value),
+			  nested);
 }
 
 /*
