@@ -374,6 +374,9 @@ class Bench:
 
             def pool(r=r):
                 self.wait_pool_full()
+                # isolated means isolated: the refiller has exited (it lingers ~2 s)
+                if not self.wait_refiller_gone():
+                    r.extra["refiller_still_running"] = r.extra.get("refiller_still_running", 0) + 1
                 h0, m0 = self.pool_counters()
                 self.timed(r, lambda: self.maint.execute(
                     "SELECT mint.clone(%s, %s)", (POOL_TEMPLATE, "bench_pooled")).fetchone())
@@ -416,7 +419,8 @@ class Bench:
             log("pool:", r.skipped)
             return False
         self.pool = True
-        r.note = f"pool of {self.args.spares} spares; each run waits (untimed) for a full pool, then takes one"
+        r.note = (f"pool of {self.args.spares} spares; each run waits (untimed) for a full pool "
+                  "and for the refiller to exit, then takes one")
         # first fill: the pool must produce spares at all
         if not self.wait_pool_full(deadline=120):
             r.skipped = "warm pool never filled (mint.pools.ready stayed below target_size for 120 s)"
@@ -429,6 +433,15 @@ class Bench:
         row = self.maint.execute("SELECT hits, misses FROM mint.pools WHERE template = %s",
                                  (POOL_TEMPLATE,)).fetchone()
         return (row[0], row[1]) if row else (0, 0)
+
+    def wait_refiller_gone(self, deadline=SETTLE_DEADLINE):
+        """Poll until no pool worker of pg_mint runs (they exit ~2 s after their last work)."""
+        end = time.monotonic() + deadline
+        while one(self.maint, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_mint pool'"):
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.02)
+        return True
 
     def wait_pool_full(self, deadline=SETTLE_DEADLINE):
         end = time.monotonic() + deadline

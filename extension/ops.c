@@ -339,22 +339,16 @@ op_abort(MintParams *p)
 
 /* ---- clone --------------------------------------------------------------- */
 
-/*
- * The OID of tpl, the database a clone is made from; an error when it does
- * not exist.
- */
-Oid
-mint_template_oid(const char *tpl)
+/* Error unless tpl (tpl_oid), the database a clone is made from, exists. */
+void
+mint_template_exists(const char *tpl, Oid tpl_oid)
 {
-	Oid			oid = db_oid(tpl);
-
-	if (!OidIsValid(oid))
+	if (!OidIsValid(tpl_oid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_DATABASE),
 				 errmsg("template database \"%s\" does not exist", tpl),
 				 errhint("Build it first: SELECT mint.template_begin('%s', fingerprint), create the schema, then SELECT mint.template_finish('%s').",
 						 tpl, tpl)));
-	return oid;
 }
 
 /*
@@ -413,7 +407,8 @@ mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid
 		if (!nested)
 			(void) mint_lock_try(&old_lock);
 		LockSharedObject(DatabaseRelationId, old_oid, 0, AccessExclusiveLock);
-		if (db_oid(target) != old_oid)
+		/* the lock made us read the latest catalog changes */
+		if (!mint_db_named(old_oid, target))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("database \"%s\" was changed by someone else while pg_mint replaced it", target)));

@@ -287,9 +287,8 @@ clone_checked(const char *tpl, const char *target, List **results)
 	int			flags = 0;
 
 	mint_trace("clone: locks");
-	tpl_oid = mint_template_oid(tpl);
-	old_oid = get_database_oid(target, true);
-	mint_registry_lookup_clone(tpl, tpl_oid, &te, target, old_oid, &ge, &owner);
+	mint_registry_lookup_clone(tpl, &tpl_oid, &te, target, &old_oid, &ge, &owner);
+	mint_template_exists(tpl, tpl_oid);
 	if (mint_template_check(tpl, &te))
 		owner = mint_pool_owner_for_caller(owner);
 	else

@@ -120,8 +120,9 @@ typedef struct MintEntry
 } MintEntry;
 
 extern void mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry);
-extern void mint_registry_lookup_clone(const char *tpl, Oid tpl_oid, MintEntry *te,
-									   const char *target, Oid target_oid, MintEntry *ge,
+extern bool mint_db_named(Oid oid, const char *name);
+extern void mint_registry_lookup_clone(const char *tpl, Oid *tpl_oid, MintEntry *te,
+									   const char *target, Oid *target_oid, MintEntry *ge,
 									   Oid *pool_owner);
 extern void mint_registry_insert(Oid datid, const char *datname, const char *kind,
 								 const char *state, const char *template_name,
@@ -171,7 +172,7 @@ extern bool mint_find_blocker(Oid oid, char **what, char **ident);
 extern void mint_check_blockers(const char *name, Oid oid);
 extern void mint_terminate_sessions(const char *name, Oid oid, int timeout_ms);
 extern void mint_check_clone_target(const char *target, Oid oid, MintEntry *entry);
-extern Oid	mint_template_oid(const char *tpl);
+extern void mint_template_exists(const char *tpl, Oid tpl_oid);
 extern bool mint_template_check(const char *tpl, MintEntry *entry);
 
 /* ---- pool.c ------------------------------------------------------------ */

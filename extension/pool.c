@@ -166,7 +166,7 @@ mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid 
 						   "   AND r.template_datid = $2 AND r.owner = $3"
 						   " ORDER BY r.created_at LIMIT 1 FOR UPDATE SKIP LOCKED",
 						   3, types, values, NULL, row, 2) == 0 ||
-		(get_database_oid(row[1], true) != atooid(row[0]) &&
+		(!mint_db_named(atooid(row[0]), row[1]) &&
 		 mint_registry_exec("SELECT r.datid, r.datname FROM mint.registry r"
 							"  JOIN pg_catalog.pg_database d ON d.oid = r.datid AND d.datname = r.datname"
 							" WHERE r.kind = 'spare' AND r.state = 'ready' AND r.template = $1"
@@ -188,16 +188,53 @@ mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid 
 /* ---- starting the refiller -------------------------------------------------- */
 
 /*
- * Start a refill worker for tpl's pool, acting as the pool's owner.  With a
- * valid wait_xid it first waits for that transaction to end (the caller's
- * own, which holds changes it must see).  Best effort: with no free slot
- * the next clone() starts one.
+ * Workers to start once the current transaction commits (in
+ * TopMemoryContext).  A worker that must wait for the caller's transaction
+ * anyway is registered from the commit callback: the postmaster then forks
+ * it while the caller is already sending its answer, so a pool hit does not
+ * share the CPU with the new process's start-up.  On abort nothing starts.
+ */
+static List *pending_workers = NIL;
+static bool xact_callback_registered = false;
+
+static void
+start_worker(BackgroundWorker *worker)
+{
+	/* no handle: nothing here may fail once the transaction has committed */
+	if (!RegisterDynamicBackgroundWorker(worker, NULL))
+		ereport(DEBUG1,
+				(errmsg_internal("pg_mint: no free worker slot for \"%s\"", worker->bgw_name)));
+}
+
+static void
+pool_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	if (pending_workers == NIL)
+		return;
+	/* a prepared transaction ends later: its workers wait for it */
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE)
+	{
+		foreach(lc, pending_workers)
+			start_worker((BackgroundWorker *) lfirst(lc));
+	}
+	else if (event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+	list_free_deep(pending_workers);
+	pending_workers = NIL;
+}
+
+/*
+ * Start a pool worker running function with args.  With a valid wait_xid
+ * (the caller's own transaction, which holds changes it must see) it starts
+ * when that transaction commits, and first waits for it to end.  Best
+ * effort: with no free slot the next clone() starts one.
  */
 static void
 launch_detached(const char *function, const char *name, PoolArgs *args)
 {
 	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -209,9 +246,23 @@ launch_detached(const char *function, const char *name, PoolArgs *args)
 	snprintf(worker.bgw_type, sizeof(worker.bgw_type), "pg_mint pool");
 	worker.bgw_notify_pid = 0;
 	memcpy(worker.bgw_extra, args, sizeof(*args));
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
-		ereport(DEBUG1,
-				(errmsg("pg_mint: no free worker slot for the pool of \"%s\"", args->template_name)));
+
+	if (TransactionIdIsValid(args->wait_xid) && args->wait_xid == GetTopTransactionIdIfAny())
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		BackgroundWorker *copy = palloc(sizeof(worker));
+
+		memcpy(copy, &worker, sizeof(worker));
+		pending_workers = lappend(pending_workers, copy);
+		MemoryContextSwitchTo(old);
+		if (!xact_callback_registered)
+		{
+			RegisterXactCallback(pool_xact_callback, NULL);
+			xact_callback_registered = true;
+		}
+		return;
+	}
+	start_worker(&worker);
 }
 
 void

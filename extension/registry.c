@@ -17,7 +17,9 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -170,19 +172,40 @@ mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry)
 }
 
 /*
- * Everything mint.clone() needs to know, in one statement: the rows of the
- * template (tpl, tpl_oid) and of the target (target, target_oid; either oid
- * may be InvalidOid) and the owner of the template's pool if it is on
- * (InvalidOid otherwise).  Fewer statements keep the pool hit short.
+ * Is database oid named name?  A catalog cache probe: cheaper than looking
+ * the name up in pg_database's index, which PostgreSQL has no cache for.
+ */
+bool
+mint_db_named(Oid oid, const char *name)
+{
+	HeapTuple	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(oid));
+	bool		result = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		result = strcmp(NameStr(((Form_pg_database) GETSTRUCT(tup))->datname), name) == 0;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+/*
+ * Everything mint.clone() needs to know, in one statement: the registry
+ * rows of the template and of the target, found by name and confirmed by
+ * OID against the catalog cache, and the owner of the template's pool if it
+ * is on (InvalidOid otherwise).  *tpl_oid and *target_oid are the
+ * databases' OIDs (InvalidOid: no such database); a database without a
+ * confirmed row is looked up in pg_database.  Fewer statements and index
+ * scans keep the pool hit short.
  */
 void
-mint_registry_lookup_clone(const char *tpl, Oid tpl_oid, MintEntry *te,
-						   const char *target, Oid target_oid, MintEntry *ge,
+mint_registry_lookup_clone(const char *tpl, Oid *tpl_oid, MintEntry *te,
+						   const char *target, Oid *target_oid, MintEntry *ge,
 						   Oid *pool_owner)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Oid			types[4] = {OIDOID, TEXTOID, OIDOID, TEXTOID};
-	Datum		values[4];
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
 	int			ret;
 	uint64		i;
 
@@ -190,24 +213,22 @@ mint_registry_lookup_clone(const char *tpl, Oid tpl_oid, MintEntry *te,
 	memset(ge, 0, sizeof(*ge));
 	*pool_owner = InvalidOid;
 
-	values[0] = ObjectIdGetDatum(tpl_oid);
-	values[1] = CStringGetTextDatum(tpl);
-	values[2] = ObjectIdGetDatum(target_oid);
-	values[3] = CStringGetTextDatum(target);
+	values[0] = CStringGetTextDatum(tpl);
+	values[1] = CStringGetTextDatum(target);
 
 	PushActiveSnapshot(GetLatestSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ret = mint_spi_run(
-					   "SELECT 1, kind, state, template, template_datid, fingerprint, server_version, owner"
-					   "  FROM mint.registry WHERE datid = $1 AND datname = $2 AND $1 <> 0"
+					   "SELECT 1, datid, kind, state, template, template_datid, fingerprint, server_version, owner"
+					   "  FROM mint.registry WHERE datname = $1"
 					   " UNION ALL"
-					   " SELECT 2, kind, state, template, template_datid, fingerprint, server_version, owner"
-					   "  FROM mint.registry WHERE datid = $3 AND datname = $4 AND $3 <> 0"
+					   " SELECT 2, datid, kind, state, template, template_datid, fingerprint, server_version, owner"
+					   "  FROM mint.registry WHERE datname = $2"
 					   " UNION ALL"
-					   " SELECT 3, NULL, NULL, NULL, NULL, NULL, NULL, owner"
-					   "  FROM mint.pool_config WHERE template = $2 AND spares > 0",
-					   4, types, values, NULL, true, 0);
+					   " SELECT 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, owner"
+					   "  FROM mint.pool_config WHERE template = $1 AND spares > 0",
+					   2, types, values, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading mint.registry failed: %s", SPI_result_code_string(ret));
 	for (i = 0; i < SPI_processed; i++)
@@ -216,20 +237,21 @@ mint_registry_lookup_clone(const char *tpl, Oid tpl_oid, MintEntry *te,
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		int			which = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		Datum		d = SPI_getbinval(tup, desc, which == 3 ? 9 : 2, &isnull);
+		Oid			oid = isnull ? InvalidOid : DatumGetObjectId(d);
 
-		if (which == 1)
-			fill_entry(cxt, tup, desc, 2, tpl_oid, te);
-		else if (which == 2)
-			fill_entry(cxt, tup, desc, 2, target_oid, ge);
-		else
-		{
-			Datum		d = SPI_getbinval(tup, desc, 8, &isnull);
-
-			*pool_owner = isnull ? InvalidOid : DatumGetObjectId(d);
-		}
+		if (which == 3)
+			*pool_owner = oid;
+		else if (which == 1 && !te->found && mint_db_named(oid, tpl))
+			fill_entry(cxt, tup, desc, 3, oid, te);
+		else if (which == 2 && !ge->found && mint_db_named(oid, target))
+			fill_entry(cxt, tup, desc, 3, oid, ge);
 	}
 	SPI_finish();
 	PopActiveSnapshot();
+
+	*tpl_oid = te->found ? te->datid : get_database_oid(tpl, true);
+	*target_oid = ge->found ? ge->datid : get_database_oid(target, true);
 }
 
 /*
