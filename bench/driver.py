@@ -386,6 +386,21 @@ class Bench:
                 self.settle()
             out.append((r, None, pool))
 
+            # what this machine charges any query in the isolated hit's place:
+            # the same untimed waits (pool full, refiller gone), then a trivial
+            # catalog query instead of the hit
+            ri = Result("pool_idle_ref", "7 (reference) a catalog query where the isolated hit runs", "seq",
+                        "same untimed waits as the isolated hit, then `SELECT count(*) FROM pg_class` "
+                        "instead of `mint.clone`: what the idle machine costs any query in that place")
+
+            def pool_idle_ref(r=ri):
+                self.wait_pool_full()
+                self.wait_refiller_gone()
+                self.pool_counters()
+                self.timed(r, lambda: self.maint.execute(
+                    "SELECT count(*) FROM pg_catalog.pg_class").fetchone())
+            out.append((ri, None, pool_idle_ref))
+
             # the scene the pool is for: a fresh database per test, one clone
             # right after another while the refiller is still around
             rb = Result("pool_b2b", "7 `mint.clone` from a warm pool, back to back (a fresh database per test)", "seq",
@@ -575,7 +590,8 @@ class Bench:
         for k in range(rounds):
             # contenders with a run limit (the 5 s failure) sit out the warm-up
             todo = [(r, fn) for (r, lim, fn) in cons
-                    if (lim is None if warmup else (lim is None or k < lim))]
+                    if (lim is None if warmup else (lim is None or k < lim))
+                    and (not self.args.only or r.key in self.args.only)]
             self.rng.shuffle(todo)
             for r, fn in todo:
                 try:
@@ -625,6 +641,7 @@ class Bench:
                  "mint_idle_target": "mint.clone, idle on target",
                  "recipe_idle_template": "recipe, idle on template (fails)",
                  "pool": "mint.clone, warm pool",
+                 "pool_idle_ref": "catalog query, same place",
                  "pool_b2b": "warm pool, back to back"}
         if k.startswith("floor_"):
             name = "floor " + k[6:].replace("_", " ")
@@ -639,7 +656,7 @@ class Bench:
         order = ["migrate", "recipe", "floor_wal_log", "floor_file_copy", "floor_default",
                  "mint", "recipe_idle_target", "mint_idle_target", "recipe_idle_template",
                  "par_floor_wal_log", "par_floor_file_copy", "par_floor_default",
-                 "par_migrate", "par_recipe", "par_mint", "par_mint_fc", "pool", "pool_b2b", "rtt"]
+                 "par_migrate", "par_recipe", "par_mint", "par_mint_fc", "pool", "pool_idle_ref", "pool_b2b", "rtt"]
         self.results.sort(key=lambda r: order.index(r.key) if r.key in order else 99)
         by = {r.key: r for r in self.results}
         dflt = "floor_" + (self.strategies[0] or "default")
@@ -754,8 +771,11 @@ class Bench:
             ok = None if pp is None or floor_seq is None else (pp <= 1.0 and pp * 20 <= floor_seq)
             hits = by[key].extra.get("hits") if key in by else None
             hit_note = f", {hits} of {by[key].stats()['runs']} runs were pool hits" if pp and hits is not None else ""
+            ref = p50("pool_idle_ref") if key == "pool" else None
+            ref_note = (f"; a trivial catalog query in the same place takes {fmt(ref)} ms on this machine"
+                        if ref is not None else "")
             w(f"| pool hit p50 ≤ 1 ms and ≥ 20× faster than the floor: {what} | {fmt(pp)} ms vs {fmt(floor_seq)} ms"
-              f"{f' ({floor_seq / pp:.0f}× faster{hit_note})' if pp else ''} | {verdict(ok)} |")
+              f"{f' ({floor_seq / pp:.0f}× faster{hit_note}{ref_note})' if pp else ''} | {verdict(ok)} |")
         w("")
         md = "\n".join(lines) + "\n"
         with open(os.path.join(out, "results.md"), "w") as fh:
@@ -782,6 +802,8 @@ def main():
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--par-rounds", type=int)
     ap.add_argument("--spares", type=int, default=2)
+    ap.add_argument("--only", type=lambda v: v.split(","), default=None,
+                    help="comma-separated contender keys to run (for development; the report lists the others as 0 runs)")
     ap.add_argument("--no-extension", action="store_true",
                     help="do not use pg_mint: measure contenders 1-3 only")
     a = ap.parse_args()
