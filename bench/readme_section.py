@@ -47,9 +47,10 @@ def body():
       "the ratio is to the 8-way floor with the default strategy); `mint.clone` runs once with "
       "the server's default strategy and once with `SET pg_mint.strategy = file_copy`;")
     w("7. **`mint.clone` from a warm pool** (`mint.set_pool(template, 2)`; each run waits, "
-      "untimed, for a full pool): once as an isolated hit (the refiller has exited, so the hit "
-      "starts one), and back to back, 5 hits in a row per round as when every test takes a fresh "
-      "database (the refiller lingers between hits, so no hit starts a worker).")
+      "untimed, for a full pool): back to back, 5 hits in a row per round as when every test "
+      "takes a fresh database (the refiller lingers between hits, so no hit starts a worker); "
+      "and as an isolated hit, after waiting (untimed) until the refiller has exited, so the hit "
+      "starts one. A reference row times a trivial catalog query after the same waits.")
     w("")
     w("Latest full run (`bench/results/results.md`):")
     w("")
@@ -75,7 +76,11 @@ def body():
       "template through shared buffers and writes it to the WAL; `file_copy` copies files, and "
       "concurrent callers share its checkpoints), so `SET pg_mint.strategy = "
       "file_copy` pays off for large parallel suites. A warm pool hands out a finished copy by a "
-      "rename, which is where the order-of-magnitude gain comes from.")
+      "rename in the caller's own transaction, which is where the order-of-magnitude gain comes "
+      "from: back to back a hit costs a few short catalog updates and one commit. The isolated "
+      "hit is slower because it is the first run of that code path in a while (cold caches; "
+      "compare the reference row, a far shorter path) and it registers the refill worker, "
+      "whose start-up shares the 2 cores with the answer.")
     w("")
     w("These numbers come from a 2-core machine shared with other jobs, with the "
       "`tests/cluster.sh` settings (`fsync=off`, as most test servers run): read the "
@@ -84,7 +89,8 @@ def body():
     w("**Reproduce**: `make && sudo make install && make bench` (about 2 minutes on 2 cores; "
       "writes `bench/results/results.md`, `results.json`, `chart.png`). `bash bench/run --help` "
       "lists the options: `--quick` (the tiny run `make test` uses), `--out DIR`, `--rounds N`, "
-      "`--par-rounds N`, `--spares N`, and `name=value` server settings for the throwaway "
+      "`--par-rounds N`, `--spares N`, `--only KEY,...` (development runs of a few "
+      "contenders), and `name=value` server settings for the throwaway "
       "cluster, e.g. `bash bench/run fsync=on shared_buffers=1GB`. "
       "Without the extension installed, contenders 4-7 are reported as skipped.")
     return "\n".join(out) + "\n"
