@@ -377,25 +377,18 @@ mint_check_clone_target(const char *target, Oid oid, MintEntry *entry)
 }
 
 /*
- * In the current transaction: put database new_name (new_oid, a finished
- * copy with connections disallowed) in place of target.  An existing target
- * (old_oid) is locked so nobody can enter it, emptied of sessions, and
- * renamed to a private name returned in old_name (to be dropped later).
- * At commit, target names the new database; before, the old one.
+ * In the current transaction: put database new_name (a finished copy with
+ * connections disallowed) in place of target.  An existing target (old_oid)
+ * is locked so nobody can enter it, emptied of sessions, and renamed to
+ * old_name, a private name (to be dropped later).  At commit, target names
+ * the new database; before, the old one.  The registry is the caller's job.
  */
 void
-mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid new_oid,
-					  char *old_name, int terminate_timeout_ms, bool nested,
-					  const char *pool_template)
+mint_swap_databases(const char *target, Oid old_oid, const char *old_name,
+					const char *new_name, int terminate_timeout_ms, bool nested)
 {
-	Oid			types[5] = {OIDOID, TEXTOID, TEXTOID, OIDOID, TEXTOID};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-
-	old_name[0] = '\0';
 	if (OidIsValid(old_oid))
 	{
-		char	   *priv = mint_private_name("old");
 		MintLock	old_lock;
 
 		/*
@@ -403,7 +396,7 @@ mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid
 		 * so mint.gc() leaves it alone; in the caller's own transaction
 		 * (nested) the pool worker drops it later under the same lock.
 		 */
-		mint_lock_init(&old_lock, priv, ExclusiveLock);
+		mint_lock_init(&old_lock, old_name, ExclusiveLock);
 		if (!nested)
 			(void) mint_lock_try(&old_lock);
 		LockSharedObject(DatabaseRelationId, old_oid, 0, AccessExclusiveLock);
@@ -414,33 +407,42 @@ mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid
 					 errmsg("database \"%s\" was changed by someone else while pg_mint replaced it", target)));
 		/* blockers were checked before copying; a new one makes this fail with 55006 */
 		mint_terminate_sessions(target, old_oid, terminate_timeout_ms);
-		mint_rename_database(target, priv, nested);
-		strlcpy(old_name, priv, NAMEDATALEN);
+		mint_rename_database(target, old_name, nested);
 	}
 	mint_rename_database(new_name, target, nested);
 	mint_allow_connections(target, true, nested);
+}
 
-	/*
-	 * The bookkeeping in one statement: the old copy is 'dropping' under its
-	 * private name, the new one is the ready clone, and a pool hit is
-	 * counted (datname's uniqueness is checked at commit).
-	 */
+/*
+ * mint_swap_databases, then the bookkeeping in one statement: the old copy
+ * is 'dropping' under its private name (returned in old_name, empty when
+ * there was none), the new one is the ready clone (datname's uniqueness is
+ * checked at commit).
+ */
+void
+mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid new_oid,
+					  char *old_name, int terminate_timeout_ms, bool nested)
+{
+	Oid			types[4] = {OIDOID, TEXTOID, TEXTOID, OIDOID};
+	Datum		values[4];
+
+	old_name[0] = '\0';
+	if (OidIsValid(old_oid))
+		strlcpy(old_name, mint_private_name("old"), NAMEDATALEN);
+	mint_swap_databases(target, old_oid, old_name, new_name, terminate_timeout_ms, nested);
+
 	values[0] = ObjectIdGetDatum(new_oid);
 	values[1] = CStringGetTextDatum(target);
 	values[2] = CStringGetTextDatum(old_name);
 	values[3] = ObjectIdGetDatum(old_oid);
-	values[4] = pool_template ? CStringGetTextDatum(pool_template) : (Datum) 0;
-	nulls[4] = pool_template ? ' ' : 'n';
-	(void) mint_registry_exec("WITH e AS (INSERT INTO mint.pool_events (template, hit)"
-							  "           SELECT $5, true WHERE $5 IS NOT NULL)"
-							  " UPDATE mint.registry SET"
+	(void) mint_registry_exec("UPDATE mint.registry SET"
 							  "   kind = CASE WHEN datid = $1 THEN 'clone' ELSE kind END,"
 							  "   state = CASE WHEN datid = $1 THEN 'ready' ELSE 'dropping' END,"
 							  "   datname = CASE WHEN datid = $1 THEN $2 ELSE $3 END,"
 							  "   created_at = CASE WHEN datid = $1 THEN pg_catalog.clock_timestamp() ELSE created_at END,"
 							  "   finished_at = CASE WHEN datid = $1 THEN pg_catalog.clock_timestamp() ELSE finished_at END"
 							  " WHERE datid = $1 OR (datid = $4 AND $4 <> 0)",
-							  5, types, values, nulls, NULL, 0);
+							  4, types, values, NULL, NULL, 0);
 }
 
 static void
@@ -510,7 +512,7 @@ op_clone(MintParams *p)
 
 	mint_xact_begin();
 	mint_swap_into_target(target, old_oid, new_name, new_oid, old_name,
-						  p->terminate_timeout_ms, false, NULL);
+						  p->terminate_timeout_ms, false);
 	HOLD_INTERRUPTS();
 	mint_xact_commit();
 	mint_worker_finishing();

@@ -176,9 +176,11 @@ extern void mint_template_exists(const char *tpl, Oid tpl_oid);
 extern bool mint_template_check(const char *tpl, MintEntry *entry);
 
 /* ---- pool.c ------------------------------------------------------------ */
+extern void mint_swap_databases(const char *target, Oid old_oid, const char *old_name,
+								const char *new_name, int terminate_timeout_ms, bool nested);
 extern void mint_swap_into_target(const char *target, Oid old_oid, const char *new_name,
 								  Oid new_oid, char *old_name, int terminate_timeout_ms,
-								  bool nested, const char *pool_template);
+								  bool nested);
 extern bool mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid old_oid,
 						   bool nested, char *old_name, int terminate_timeout_ms);
 extern void mint_pool_kick(const char *template_name, Oid pool_owner, TransactionId wait_xid);

@@ -139,49 +139,81 @@ mint_pool_owner_for_caller(Oid owner)
  * target, inside the current transaction.  Returns false (and counts a
  * miss) when there is none.
  */
+/* the part of mint_pool_take's statements after the choice of spare s */
+#define SWAP_BOOKKEEPING \
+	"     e AS (INSERT INTO mint.pool_events (template, hit) SELECT $1, true FROM s)," \
+	"     u AS (UPDATE mint.registry g SET" \
+	"             kind = CASE WHEN g.datid = s.datid THEN 'clone' ELSE g.kind END," \
+	"             state = CASE WHEN g.datid = s.datid THEN 'ready' ELSE 'dropping' END," \
+	"             datname = CASE WHEN g.datid = s.datid THEN $4 ELSE $5 END," \
+	"             created_at = CASE WHEN g.datid = s.datid" \
+	"                          THEN pg_catalog.clock_timestamp() ELSE g.created_at END," \
+	"             finished_at = CASE WHEN g.datid = s.datid" \
+	"                          THEN pg_catalog.clock_timestamp() ELSE g.finished_at END" \
+	"           FROM s WHERE g.datid = s.datid OR (g.datid = $6 AND $6 <> 0))"
+
 bool
 mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid old_oid,
 			   bool nested, char *old_name, int terminate_timeout_ms)
 {
-	Oid			types[3] = {TEXTOID, OIDOID, OIDOID};
-	Datum		values[3];
-	char	   *row[2];
-	Oid			spare_oid;
+	Oid			types[6] = {TEXTOID, OIDOID, OIDOID, TEXTOID, TEXTOID, OIDOID};
+	Datum		values[6];
+	char	   *row[3];
 
 	old_name[0] = '\0';
 	if (!OidIsValid(owner))
 		return false;
+	if (OidIsValid(old_oid))
+		strlcpy(old_name, mint_private_name("old"), NAMEDATALEN);
 
 	values[0] = CStringGetTextDatum(tpl);
 	values[1] = ObjectIdGetDatum(tpl_oid);
 	values[2] = ObjectIdGetDatum(owner);
+	values[3] = CStringGetTextDatum(target);
+	values[4] = CStringGetTextDatum(old_name);
+	values[5] = ObjectIdGetDatum(old_oid);
 
 	/*
-	 * The oldest ready spare nobody else is taking.  Its row names it by OID
-	 * and name; when pg_database disagrees (someone renamed or dropped it by
-	 * hand) pick again among the spares that pg_database confirms.
+	 * One statement takes the oldest ready spare nobody else is taking,
+	 * counts the hit, and records the swap the renames below make: the spare
+	 * becomes the ready clone `target`, the replaced clone is 'dropping'
+	 * under its private name.  Any error later in this transaction undoes
+	 * all of it.  The spare's row must name it as pg_database does (OID and
+	 * name); when the oldest one does not (renamed or dropped by hand), the
+	 * second form checks every candidate instead.
 	 */
-	if (mint_registry_exec("SELECT r.datid, r.datname FROM mint.registry r"
-						   " WHERE r.kind = 'spare' AND r.state = 'ready' AND r.template = $1"
-						   "   AND r.template_datid = $2 AND r.owner = $3"
-						   " ORDER BY r.created_at LIMIT 1 FOR UPDATE SKIP LOCKED",
-						   3, types, values, NULL, row, 2) == 0 ||
-		(!mint_db_named(atooid(row[0]), row[1]) &&
-		 mint_registry_exec("SELECT r.datid, r.datname FROM mint.registry r"
-							"  JOIN pg_catalog.pg_database d ON d.oid = r.datid AND d.datname = r.datname"
-							" WHERE r.kind = 'spare' AND r.state = 'ready' AND r.template = $1"
-							"   AND r.template_datid = $2 AND r.owner = $3"
-							" ORDER BY r.created_at LIMIT 1 FOR UPDATE OF r SKIP LOCKED",
-							3, types, values, NULL, row, 2) == 0))
+	if (mint_registry_exec("WITH c AS (SELECT r.datid, r.datname FROM mint.registry r"
+						   "            WHERE r.kind = 'spare' AND r.state = 'ready' AND r.template = $1"
+						   "              AND r.template_datid = $2 AND r.owner = $3"
+						   "            ORDER BY r.created_at LIMIT 1 FOR UPDATE SKIP LOCKED),"
+						   "     s AS (SELECT c.datid, c.datname FROM c"
+						   "            WHERE (SELECT d.datname FROM pg_catalog.pg_database d"
+						   "                    WHERE d.oid = c.datid) = c.datname),"
+						   SWAP_BOOKKEEPING
+						   " SELECT c.datid, c.datname, EXISTS (SELECT 1 FROM s) FROM c",
+						   6, types, values, NULL, row, 3) > 0 &&
+		strcmp(row[2], "t") != 0)
 	{
+		if (mint_registry_exec("WITH s AS (SELECT r.datid, r.datname FROM mint.registry r"
+							   "            WHERE r.kind = 'spare' AND r.state = 'ready' AND r.template = $1"
+							   "              AND r.template_datid = $2 AND r.owner = $3"
+							   "              AND (SELECT d.datname FROM pg_catalog.pg_database d"
+							   "                    WHERE d.oid = r.datid) = r.datname"
+							   "            ORDER BY r.created_at LIMIT 1 FOR UPDATE OF r SKIP LOCKED),"
+							   SWAP_BOOKKEEPING
+							   " SELECT datid, datname, true FROM s",
+							   6, types, values, NULL, row, 3) == 0)
+			row[0] = NULL;
+	}
+	if (row[0] == NULL)
+	{
+		/* no spare: count a miss */
 		(void) mint_registry_exec("INSERT INTO mint.pool_events (template, hit) VALUES ($1, false)",
 								  1, types, values, NULL, NULL, 0);
+		old_name[0] = '\0';
 		return false;
 	}
-	spare_oid = atooid(row[0]);
-	/* the swap's bookkeeping statement also counts the hit */
-	mint_swap_into_target(target, old_oid, row[1], spare_oid, old_name,
-						  terminate_timeout_ms, nested, tpl);
+	mint_swap_databases(target, old_oid, old_name, row[1], terminate_timeout_ms, nested);
 	return true;
 }
 
@@ -448,9 +480,11 @@ pool_next(const char *tpl, char *name, Oid *oid, Oid *tpl_oid, char **fingerprin
 		v3[0] = values[0];
 		v3[1] = values[1];
 		v3[2] = ObjectIdGetDatum(*tpl_oid);
-		(void) mint_registry_exec("SELECT count(*) FROM mint.registry"
-								  " WHERE kind = 'spare' AND template = $1 AND owner = $2"
-								  "   AND template_datid = $3 AND state = 'ready'",
+		/* spares a hit may take: named by OID and name as in pg_database */
+		(void) mint_registry_exec("SELECT count(*) FROM mint.registry r"
+								  "  JOIN pg_catalog.pg_database d ON d.oid = r.datid AND d.datname = r.datname"
+								  " WHERE r.kind = 'spare' AND r.template = $1 AND r.owner = $2"
+								  "   AND r.template_datid = $3 AND r.state = 'ready'",
 								  3, t3, v3, NULL, cnt, 1);
 		have = cnt[0] ? atoi(cnt[0]) : 0;
 		if (have > want)

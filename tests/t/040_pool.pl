@@ -316,6 +316,37 @@ INSERT INTO build_marker VALUES ('v2');
 }
 
 # ---------------------------------------------------------------------------
+# 11. a spare renamed by hand is never handed out
+# ---------------------------------------------------------------------------
+{
+	ok(wait_pool_full($node, $T, 4), '11: pool full');
+	my $spares = spare_oids($node, $T);
+	# the oldest ready spare: the one the next hit would take
+	my $oldest = val($node, "SELECT datid FROM mint.registry WHERE kind = 'spare' AND state = 'ready'"
+		  . " AND template = '$T' ORDER BY created_at LIMIT 1");
+	my $name = val($node, "SELECT datname FROM pg_database WHERE oid = $oldest");
+	val($node, qq{ALTER DATABASE "$name" RENAME TO hand_renamed});
+	my @c0 = pool_counts($node, $T);
+	is(val($node, "SELECT mint.clone('$T', 'after_rename')"), 'after_rename', '11: clone works');
+	my @c1 = pool_counts($node, $T);
+	is($c1[0] - $c0[0], 1, '11: ... and is a pool hit');
+	my $got = oid_of($node, 'after_rename');
+	ok($spares->{$got} && $got != $oldest, '11: ... with another spare, not the renamed one');
+	is(clone_content($node, 'after_rename'), 'v2:1000', '11: ... complete');
+	is(val($node, "SELECT datname FROM pg_database WHERE oid = $oldest"), 'hand_renamed',
+		'11: the renamed database is left alone');
+	is(poll_until($node, "SELECT ready FROM mint.pools WHERE template = '$T'", '4'), '4',
+		'11: the pool refills to 4 usable spares');
+	val($node, 'DROP DATABASE hand_renamed');
+	val($node, "SELECT mint.gc('0')");
+	is(val($node, "SELECT count(*) FROM mint.registry WHERE datid = $oldest"), '0',
+		'11: mint.gc() forgets the row of the database dropped by hand');
+	ok(wait_pool_full($node, $T, 4), '11: pool full');
+	val($node, "SELECT mint.drop('after_rename')");
+	is(consistency_problems($node), '', '11: registry and catalog agree');
+}
+
+# ---------------------------------------------------------------------------
 # 8. set_pool(t, 0), mint.drop of a spare and of the template
 # ---------------------------------------------------------------------------
 {
