@@ -30,6 +30,7 @@ PG_MODULE_MAGIC;
 
 /* ---- GUCs ---------------------------------------------------------------- */
 int			mint_strategy = MINT_STRATEGY_DEFAULT;
+int			mint_pool_strategy = MINT_STRATEGY_FILE_COPY;
 int			mint_worker_wait_timeout_ms = 60000;
 int			mint_terminate_timeout_ms = 10000;
 
@@ -50,6 +51,15 @@ _PG_init(void)
 							 "default uses the server's default (WAL_LOG on PostgreSQL 15 and later); "
 							 "wal_log and file_copy need PostgreSQL 15 or later and are ignored before.",
 							 &mint_strategy, MINT_STRATEGY_DEFAULT, strategy_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("pg_mint.pool_strategy",
+							 "CREATE DATABASE strategy the warm pool's refiller uses for spares.",
+							 "file_copy (the default) writes almost no WAL, so background refills do not "
+							 "fill the WAL buffers that every foreground commit needs; it forces two "
+							 "checkpoints per spare.  Read by the refiller: set it in postgresql.conf, "
+							 "ALTER SYSTEM, or ALTER ROLE for the pool's owner.  Ignored before "
+							 "PostgreSQL 15.",
+							 &mint_pool_strategy, MINT_STRATEGY_FILE_COPY, strategy_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_mint.worker_wait_timeout",
 							"How long a pg_mint call waits for a free background worker slot.",
@@ -314,7 +324,7 @@ clone_checked(const char *tpl, const char *target, List **results)
 			 */
 			if (owner != GetUserId() || !mint_pool_refiller_alive(tpl))
 				mint_pool_after_hit(tpl, owner, old_oid);
-			mint_trace("clone: start the after-hit worker");
+			mint_trace("clone: after-hit worker registered for commit");
 			*results = lappend(*results, pstrdup(target));
 			return;
 		}

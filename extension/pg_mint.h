@@ -79,6 +79,7 @@ typedef struct MintParams
 
 /* ---- GUCs (pg_mint.c) -------------------------------------------------- */
 extern int	mint_strategy;
+extern int	mint_pool_strategy;
 extern int	mint_worker_wait_timeout_ms;
 extern int	mint_terminate_timeout_ms;
 

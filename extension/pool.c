@@ -14,7 +14,7 @@
  * concurrent callers get distinct spares; a spare records the OID of the
  * template build it was copied from and is handed out only while that is
  * still the template's current build.  In autocommit the take runs in the
- * caller's own transaction (a rename needs no background worker: about a
+ * caller's own transaction (renames need no background worker: well under a
  * millisecond); inside a transaction block it runs in clone's worker, so
  * the clone still commits on its own.
  */
@@ -560,7 +560,7 @@ pool_step(const char *tpl, bool dry_run)
 		PG_TRY();
 		{
 			(void) mint_create_registered(spare, tpl, false, "spare", "ready", tpl, tpl_oid,
-										  fingerprint, mint_strategy);
+										  fingerprint, mint_pool_strategy);
 		}
 		PG_FINALLY();
 		{

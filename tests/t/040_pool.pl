@@ -347,6 +347,32 @@ INSERT INTO build_marker VALUES ('v2');
 }
 
 # ---------------------------------------------------------------------------
+# 12. spares are copied with pg_mint.pool_strategy: file_copy (the default)
+#     writes almost no WAL, wal_log writes the whole template to the WAL
+# ---------------------------------------------------------------------------
+{
+	my $wal_per_spare = sub {
+		ok(wait_pool_full($node, $T, 4), "12: pool full");
+		my $lsn0 = val($node, 'SELECT pg_current_wal_lsn()');
+		val($node, "SELECT mint.clone('$T', 'strategy_probe')");
+		ok(wait_pool_full($node, $T, 4), "12: one spare made");
+		return val($node, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')::bigint");
+	};
+	my $tpl_size = val($node, "SELECT pg_database_size('$T')");
+	my $fc = $wal_per_spare->();
+	# ALTER SYSTEM knows pg_mint's settings once the library is loaded
+	val($node, "LOAD 'pg_mint'; ALTER SYSTEM SET pg_mint.pool_strategy = wal_log");
+	val($node, 'SELECT pg_reload_conf()');
+	my $wl = $wal_per_spare->();
+	val($node, "LOAD 'pg_mint'; ALTER SYSTEM RESET pg_mint.pool_strategy");
+	val($node, 'SELECT pg_reload_conf()');
+	note("12: WAL for one hit and its refill: $fc bytes with file_copy, $wl with wal_log; template $tpl_size bytes");
+	cmp_ok($fc, '<', $tpl_size / 4, '12: file_copy spares: WAL well below the template size');
+	cmp_ok($wl, '>', $tpl_size / 2, '12: pool_strategy = wal_log: the template goes through the WAL');
+	val($node, "SELECT mint.drop('strategy_probe')");
+}
+
+# ---------------------------------------------------------------------------
 # 8. set_pool(t, 0), mint.drop of a spare and of the template
 # ---------------------------------------------------------------------------
 {

@@ -88,6 +88,15 @@ SELECT mint.template_begin('mint_rt_tpl2', 'v1');
 SELECT oid AS tpl2_oid FROM pg_database WHERE datname = 'mint_rt_tpl2' \gset
 \c contrib_regression
 \set SHOW_CONTEXT never
+-- the closed session's backend exits (and lets go of its lock) on its own
+-- time: poll for that, with a 10 s deadline
+DO $$
+BEGIN
+  FOR i IN 1..1000 LOOP
+    EXIT WHEN (SELECT count(*) FROM mint_rt_locks) = 0;
+    PERFORM pg_sleep(0.01);
+  END LOOP;
+END $$;
 SELECT count(*) FROM mint_rt_locks;
 SELECT state FROM mint.databases WHERE datname = 'mint_rt_tpl2';
 SELECT mint.clone('mint_rt_tpl2', 'mint_rt_early');

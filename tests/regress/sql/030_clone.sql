@@ -81,6 +81,10 @@ SELECT mint.clone('mint_rt_app', 'mint_rt_app_wl');
 RESET pg_mint.strategy;
 SET pg_mint.strategy = 'reflink';
 \echo :LAST_ERROR_SQLSTATE
+-- the refiller's strategy for spares: file_copy unless set otherwise
+SHOW pg_mint.pool_strategy;
+SET pg_mint.pool_strategy = 'reflink';
+\echo :LAST_ERROR_SQLSTATE
 \c mint_rt_app_fc
 SELECT * FROM users ORDER BY id;
 \c mint_rt_app_wl
