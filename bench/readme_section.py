@@ -80,13 +80,17 @@ def body():
       "from: back to back a hit costs a few short catalog updates and one commit. The isolated "
       "hit is slower because it is the first run of that code path in a while (cold caches; "
       "compare the reference row, a far shorter path) and it registers the refill worker, "
-      "whose start-up shares the 2 cores with the answer.")
+      "whose start-up shares the 2 cores with the answer. The refiller copies spares with "
+      "`pg_mint.pool_strategy = file_copy` by default: a `wal_log` copy writes the whole template "
+      "to the WAL, and foreground commits right after it pay for flushing those WAL buffers "
+      "(development runs, 12 rounds each: back to back 0.57-0.66 ms with `file_copy` vs "
+      "0.71-0.75 ms with `wal_log` spares; isolated 0.76-0.85 vs 1.19-1.29 ms).")
     w("")
     w("These numbers come from a 2-core machine shared with other jobs, with the "
       "`tests/cluster.sh` settings (`fsync=off`, as most test servers run): read the "
       "ratios, which interleaving keeps fair, rather than the absolute times.")
     w("")
-    w("**Reproduce**: `make && sudo make install && make bench` (about 2 minutes on 2 cores; "
+    w("**Reproduce**: `make && sudo make install && make bench` (about 3 minutes on 2 cores; "
       "writes `bench/results/results.md`, `results.json`, `chart.png`). `bash bench/run --help` "
       "lists the options: `--quick` (the tiny run `make test` uses), `--out DIR`, `--rounds N`, "
       "`--par-rounds N`, `--spares N`, `--only KEY,...` (development runs of a few "
