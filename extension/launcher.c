@@ -42,6 +42,24 @@ slot_wait_context(void *arg)
 }
 
 /* Register the worker, waiting for a free slot if necessary. */
+/*
+ * A dynamic background worker of pg_mint that runs function (exported by
+ * this library), connects to a database, and is never restarted; its
+ * bgw_name is type until the caller says more.
+ */
+void
+mint_worker_init(BackgroundWorker *worker, const char *function, const char *type)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_ConsistentState;
+	worker->bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker->bgw_library_name, sizeof(worker->bgw_library_name), "pg_mint");
+	snprintf(worker->bgw_function_name, sizeof(worker->bgw_function_name), "%s", function);
+	snprintf(worker->bgw_name, sizeof(worker->bgw_name), "%s", type);
+	snprintf(worker->bgw_type, sizeof(worker->bgw_type), "%s", type);
+}
+
 static BackgroundWorkerHandle *
 launch_worker(dsm_segment *seg, MintOp op, bool *waited)
 {
@@ -51,14 +69,8 @@ launch_worker(dsm_segment *seg, MintOp op, bool *waited)
 	long		delay_ms = 1;
 	ErrorContextCallback cb;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_ConsistentState;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, sizeof(worker.bgw_library_name), "pg_mint");
-	snprintf(worker.bgw_function_name, sizeof(worker.bgw_function_name), "mint_worker_main");
+	mint_worker_init(&worker, "mint_worker_main", "pg_mint worker");
 	snprintf(worker.bgw_name, sizeof(worker.bgw_name), "pg_mint worker for PID %d", MyProcPid);
-	snprintf(worker.bgw_type, sizeof(worker.bgw_type), "pg_mint worker");
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	worker.bgw_notify_pid = MyProcPid;
 

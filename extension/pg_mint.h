@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "nodes/pg_list.h"
+#include "postmaster/bgworker.h"
 #include "storage/lock.h"
 #include "datatype/timestamp.h"
 
@@ -122,6 +123,7 @@ typedef struct MintEntry
 
 extern void mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry);
 extern bool mint_db_named(Oid oid, const char *name);
+extern Oid	mint_pool_config_owner(const char *tpl);
 extern void mint_registry_lookup_clone(const char *tpl, Oid *tpl_oid, MintEntry *te,
 									   const char *target, Oid *target_oid, MintEntry *ge,
 									   Oid *pool_owner);
@@ -137,6 +139,7 @@ extern uint64 mint_registry_exec(const char *sql, int nargs, Oid *types, Datum *
 								 const char *nulls, char **out, int nout);
 
 /* ---- launcher.c (caller side) ------------------------------------------ */
+extern void mint_worker_init(BackgroundWorker *worker, const char *function, const char *type);
 typedef void (*MintResultCallback) (const char *result, void *arg);
 extern void mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 							   const char *fingerprint, int64 older_than_us, int flags,

@@ -101,26 +101,7 @@ callers_waiting_for_slots(void)
 Oid
 mint_pool_owner(const char *tpl)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
-	Oid			owner = InvalidOid;
-
-	values[0] = CStringGetTextDatum(tpl);
-	PushActiveSnapshot(GetLatestSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (mint_spi_run("SELECT owner FROM mint.pool_config WHERE template = $1 AND spares > 0",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "reading mint.pool_config failed");
-	if (SPI_processed == 1)
-	{
-		bool		isnull;
-
-		owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_finish();
-	PopActiveSnapshot();
-	return mint_pool_owner_for_caller(owner);
+	return mint_pool_owner_for_caller(mint_pool_config_owner(tpl));
 }
 
 /* owner, if the current role may take that pool owner's spares; else InvalidOid */
@@ -268,15 +249,8 @@ launch_detached(const char *function, const char *name, PoolArgs *args)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_ConsistentState;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, sizeof(worker.bgw_library_name), "pg_mint");
-	snprintf(worker.bgw_function_name, sizeof(worker.bgw_function_name), "%s", function);
+	mint_worker_init(&worker, function, "pg_mint pool");
 	snprintf(worker.bgw_name, sizeof(worker.bgw_name), "%s", name);
-	snprintf(worker.bgw_type, sizeof(worker.bgw_type), "pg_mint pool");
-	worker.bgw_notify_pid = 0;
 	memcpy(worker.bgw_extra, args, sizeof(*args));
 
 	if (TransactionIdIsValid(args->wait_xid) && args->wait_xid == GetTopTransactionIdIfAny())

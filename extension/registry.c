@@ -115,67 +115,6 @@ dup_value(MemoryContext cxt, HeapTuple tup, TupleDesc desc, int col)
 	return v ? MemoryContextStrdup(cxt, v) : NULL;
 }
 
-/* Fill *entry from columns first..first+6 of a registry row. */
-static void
-fill_entry(MemoryContext cxt, HeapTuple tup, TupleDesc desc, int first, Oid datid,
-		   MintEntry *entry)
-{
-	char	   *s;
-	bool		isnull;
-	Datum		d;
-
-	entry->found = true;
-	entry->datid = datid;
-	s = SPI_getvalue(tup, desc, first);
-	strlcpy(entry->kind, s ? s : "", sizeof(entry->kind));
-	s = SPI_getvalue(tup, desc, first + 1);
-	strlcpy(entry->state, s ? s : "", sizeof(entry->state));
-	entry->template_name = dup_value(cxt, tup, desc, first + 2);
-	d = SPI_getbinval(tup, desc, first + 3, &isnull);
-	entry->template_datid = isnull ? InvalidOid : DatumGetObjectId(d);
-	entry->fingerprint = dup_value(cxt, tup, desc, first + 4);
-	d = SPI_getbinval(tup, desc, first + 5, &isnull);
-	entry->server_version = isnull ? 0 : DatumGetInt32(d);
-	d = SPI_getbinval(tup, desc, first + 6, &isnull);
-	entry->owner = isnull ? InvalidOid : DatumGetObjectId(d);
-}
-
-/*
- * Look up the row for database (datname, datid); entry->found tells whether
- * there is one.  datid may be InvalidOid when the database does not exist,
- * in which case nothing is found.
- */
-void
-mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	Oid			types[2] = {OIDOID, TEXTOID};
-	Datum		values[2];
-	int			ret;
-
-	memset(entry, 0, sizeof(*entry));
-	if (!OidIsValid(datid))
-		return;
-
-	values[0] = ObjectIdGetDatum(datid);
-	values[1] = CStringGetTextDatum(datname);
-
-	PushActiveSnapshot(GetLatestSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = mint_spi_run(
-								"SELECT kind, state, template, template_datid, fingerprint,"
-								"       server_version, owner"
-								"  FROM mint.registry WHERE datid = $1 AND datname = $2",
-								2, types, values, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "reading mint.registry failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 1)
-		fill_entry(cxt, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, datid, entry);
-	SPI_finish();
-	PopActiveSnapshot();
-}
-
 /*
  * Is database oid named name?  A catalog cache probe: cheaper than looking
  * the name up in pg_database's index, which PostgreSQL has no cache for.
@@ -268,11 +207,15 @@ scan_text_key(Relation rel, const char *idxname, const char *col, const char *va
 typedef struct
 {
 	const char *name;
+	Oid			datid;			/* the database's OID, or InvalidOid: ask the catalog */
 	MintEntry  *entry;
 	MemoryContext cxt;
 } RegistryMatch;
 
-/* a registry row for database name, confirmed by OID: fill the entry */
+/*
+ * A registry row for database name: fill the entry when it names the
+ * database by OID too (the given one, or the catalog cache's).
+ */
 static bool
 registry_row(Relation rel, HeapTuple tup, void *arg)
 {
@@ -283,7 +226,7 @@ registry_row(Relation rel, HeapTuple tup, void *arg)
 	char	   *s;
 	Datum		d;
 
-	if (!mint_db_named(datid, m->name))
+	if (OidIsValid(m->datid) ? datid != m->datid : !mint_db_named(datid, m->name))
 		return false;
 	e->found = true;
 	e->datid = datid;
@@ -337,10 +280,10 @@ mint_registry_lookup_clone(const char *tpl, Oid *tpl_oid, MintEntry *te,
 
 	memset(te, 0, sizeof(*te));
 	memset(ge, 0, sizeof(*ge));
-	*pool_owner = InvalidOid;
 	m.cxt = CurrentMemoryContext;
 
 	rel = table_open(mint_relation("registry"), AccessShareLock);
+	m.datid = InvalidOid;
 	m.name = tpl;
 	m.entry = te;
 	scan_text_key(rel, "registry_datname_key", "datname", tpl, snap, registry_row, &m);
@@ -348,14 +291,52 @@ mint_registry_lookup_clone(const char *tpl, Oid *tpl_oid, MintEntry *te,
 	m.entry = ge;
 	scan_text_key(rel, "registry_datname_key", "datname", target, snap, registry_row, &m);
 	table_close(rel, AccessShareLock);
-
-	rel = table_open(mint_relation("pool_config"), AccessShareLock);
-	scan_text_key(rel, "pool_config_pkey", "template", tpl, snap, pool_row, pool_owner);
-	table_close(rel, AccessShareLock);
 	UnregisterSnapshot(snap);
+	*pool_owner = mint_pool_config_owner(tpl);
 
 	*tpl_oid = te->found ? te->datid : get_database_oid(tpl, true);
 	*target_oid = ge->found ? ge->datid : get_database_oid(target, true);
+}
+
+/*
+ * Look up the row for database (datname, datid); entry->found tells whether
+ * there is one.  datid may be InvalidOid when the database does not exist,
+ * in which case nothing is found.
+ */
+void
+mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry)
+{
+	RegistryMatch m;
+	Relation	rel;
+	Snapshot	snap;
+
+	memset(entry, 0, sizeof(*entry));
+	if (!OidIsValid(datid))
+		return;
+	m.name = datname;
+	m.datid = datid;
+	m.entry = entry;
+	m.cxt = CurrentMemoryContext;
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	rel = table_open(mint_relation("registry"), AccessShareLock);
+	scan_text_key(rel, "registry_datname_key", "datname", datname, snap, registry_row, &m);
+	table_close(rel, AccessShareLock);
+	UnregisterSnapshot(snap);
+}
+
+/* The owner of tpl's pool if it is on (spares > 0), else InvalidOid. */
+Oid
+mint_pool_config_owner(const char *tpl)
+{
+	Oid			owner = InvalidOid;
+	Relation	rel;
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+
+	rel = table_open(mint_relation("pool_config"), AccessShareLock);
+	scan_text_key(rel, "pool_config_pkey", "template", tpl, snap, pool_row, &owner);
+	table_close(rel, AccessShareLock);
+	UnregisterSnapshot(snap);
+	return owner;
 }
 
 /*
