@@ -9,10 +9,12 @@
 
 EXTENSION  = pg_mint
 MODULE_big = pg_mint
-EXT_VERSION = 1.0
+EXT_VERSION = 1.1
 OBJS = \
 	extension/pg_mint.o \
 	extension/names.o \
+	extension/objects.o \
+	extension/guard.o \
 	extension/locks.o \
 	extension/registry.o \
 	extension/launcher.o \

@@ -110,7 +110,7 @@ argp_next(ArgParser *p, const char **value)
 
 		s = find_long(p, name, len);
 		if (!s)
-			usage_error(p->command, "unrecognized option \"--%.*s\"", (int) len, name);
+			usage_error(p->command, "unrecognized option \"--%s\"", dsn_redact(xstrndup(name, len)));
 		if (s->kind == ARG_NONE)
 		{
 			if (eq)

@@ -120,7 +120,7 @@ cmd_list(int argc, char **argv, int start)
 	while ((id = argp_next(&p, &v)) != ARGP_END)
 	{
 		if (id == ARGP_POSITIONAL)
-			usage_error("list", "unexpected argument \"%s\"", v);
+			usage_error("list", "unexpected argument \"%s\"", dsn_redact(v));
 		else if (id == ARGP_DASHDASH)
 			usage_error("list", "unexpected \"--\"");
 		else if (id == OPT_HELP)
@@ -261,7 +261,7 @@ cmd_gc(int argc, char **argv, int start)
 	while ((id = argp_next(&p, &v)) != ARGP_END)
 	{
 		if (id == ARGP_POSITIONAL)
-			usage_error("gc", "unexpected argument \"%s\"", v);
+			usage_error("gc", "unexpected argument \"%s\"", dsn_redact(v));
 		else if (id == ARGP_DASHDASH)
 			usage_error("gc", "unexpected \"--\"");
 		else if (id == OPT_HELP)

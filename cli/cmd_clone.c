@@ -140,7 +140,7 @@ cmd_clone(int argc, char **argv, int start)
 				else if (!t.target)
 					t.target = v;
 				else
-					usage_error("clone", "too many arguments (first extra: \"%s\")", v);
+					usage_error("clone", "too many arguments (first extra: \"%s\")", dsn_redact(v));
 				break;
 			case ARGP_DASHDASH:
 				usage_error("clone", "unexpected \"--\" (did you mean \"pg_mint run\"?)");
@@ -167,7 +167,7 @@ cmd_clone(int argc, char **argv, int start)
 	}
 	check_target("clone", &t, worker_given);
 	if (strcmp(print, "name") != 0 && strcmp(print, "url") != 0 && strcmp(print, "env") != 0)
-		usage_error("clone", "invalid value \"%s\" for --print (name, url or env)", print);
+		usage_error("clone", "invalid value \"%s\" for --print (name, url or env)", dsn_redact(print));
 	url = effective_url(url_opt);
 	if (strcmp(print, "url") == 0 && !url)
 		usage_error("clone", "--print url needs --url URL or DATABASE_URL");
@@ -236,7 +236,7 @@ cmd_run(int argc, char **argv, int start)
 				else if (!t.target)
 					t.target = v;
 				else
-					usage_error("run", "unexpected argument \"%s\" (COMMAND goes after \"--\")", v);
+					usage_error("run", "unexpected argument \"%s\" (COMMAND goes after \"--\")", dsn_redact(v));
 				break;
 			case ARGP_DASHDASH:
 				cmd = argv + p.rest;

@@ -90,7 +90,7 @@ cmd_doctor(int argc, char **argv, int start)
 	while ((id = argp_next(&p, &v)) != ARGP_END)
 	{
 		if (id == ARGP_POSITIONAL)
-			usage_error("doctor", "unexpected argument \"%s\"", v);
+			usage_error("doctor", "unexpected argument \"%s\"", dsn_redact(v));
 		else if (id == ARGP_DASHDASH)
 			usage_error("doctor", "unexpected \"--\"");
 		else if (id == OPT_HELP)

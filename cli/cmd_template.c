@@ -81,7 +81,7 @@ cmd_template(int argc, char **argv, int start)
 		{
 			case ARGP_POSITIONAL:
 				if (name)
-					usage_error("template", "unexpected argument \"%s\" (COMMAND goes after \"--\")", v);
+					usage_error("template", "unexpected argument \"%s\" (COMMAND goes after \"--\")", dsn_redact(v));
 				name = v;
 				break;
 			case ARGP_DASHDASH:

@@ -55,7 +55,7 @@ cmd_url(int argc, char **argv, int start)
 		{
 			case ARGP_POSITIONAL:
 				if (url)
-					usage_error("url", "too many arguments (first extra: \"%s\")", v);
+					usage_error("url", "too many arguments (first extra: \"%s\")", dsn_redact(v));
 				url = v;
 				break;
 			case ARGP_DASHDASH:

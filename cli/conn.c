@@ -133,6 +133,13 @@ url_param_to_libpq(const char *key, const char *value,
 		*lkey = key, *lvalue = value;
 }
 
+/*
+ * the URLs the parameters came from, to keep parts of their passwords out
+ * of libpq's connection errors (url_scrub_message)
+ */
+static const char *param_urls[2];
+static int	n_param_urls;
+
 /* add what a URL or conninfo string says; returns its dbname or NULL */
 static const char *
 add_dsn(ConnParams *cp, const char *dsn, const char *what)
@@ -151,6 +158,8 @@ add_dsn(ConnParams *cp, const char *dsn, const char *what)
 			log_error("invalid %s \"%s\": %s", what, red, err);
 			exit(EXIT_USAGE);
 		}
+		if (n_param_urls < 2)
+			param_urls[n_param_urls++] = dsn;
 		if (strcmp(u->scheme, "postgresql") != 0 && strcmp(u->scheme, "postgres") != 0)
 		{
 			log_error("invalid %s: unsupported URL scheme \"%s\" (expected postgresql:// or postgresql+DRIVER://)",
@@ -191,7 +200,8 @@ add_dsn(ConnParams *cp, const char *dsn, const char *what)
 
 		if (!opts)
 		{
-			log_error("invalid %s: %s", what, errmsg ? errmsg : "out of memory");
+			/* libpq quotes the word it stumbled on: it may be a password */
+			log_error("invalid %s: %s", what, conninfo_error_redacted(dsn, errmsg));
 			exit(EXIT_USAGE);
 		}
 		for (o = opts; o->keyword; o++)
@@ -315,8 +325,17 @@ mint_try_connect(char **errmsg_out)
 		}
 		{
 			char	   *m = xstrdup(PQerrorMessage(conn));
-			size_t		l = strlen(m);
+			size_t		l;
+			int			i;
 
+			for (i = 0; i < n_param_urls; i++)
+			{
+				char	   *scrubbed = url_scrub_message(param_urls[i], m);
+
+				free(m);
+				m = scrubbed;
+			}
+			l = strlen(m);
 			while (l > 0 && (m[l - 1] == '\n' || m[l - 1] == ' '))
 				m[--l] = '\0';
 			*errmsg_out = m;

@@ -270,7 +270,7 @@ main(int argc, char **argv)
 		if (p.pos < argc)
 		{
 			if (!help_command(argv[p.pos], stdout))
-				usage_error(NULL, "unknown command \"%s\"", argv[p.pos]);
+				usage_error(NULL, "unknown command \"%s\"", dsn_redact(argv[p.pos]));
 		}
 		else
 			help_main(stdout);
@@ -281,5 +281,5 @@ main(int argc, char **argv)
 		if (strcmp(c->name, command) == 0)
 			return c->fn(argc, argv, p.pos);
 
-	usage_error(NULL, "unknown command \"%s\"", command);
+	usage_error(NULL, "unknown command \"%s\"", dsn_redact(command));
 }

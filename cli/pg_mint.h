@@ -6,6 +6,7 @@
  *   args.c        option parser (PostgreSQL-style short and long options)
  *   util.c        messages, memory, string buffers, quoting
  *   url.c         PostgreSQL / SQLAlchemy URL parsing and rewriting
+ *   redact.c      passwords out of messages (connection strings, libpq errors)
  *   conn.c        connecting, server errors, interruptible queries
  *   durations.c   "30s", "500ms", "2m", "1h", "1d", plain seconds
  *   fingerprint.c SHA-256 over files and directories
@@ -209,10 +210,36 @@ char	   *url_with_database(const char *s, const PgUrl *u, const char *dbname);
 char	   *rewrite_database(const char *s, const char *dbname, const char **err);
 /* the database s names (URL path / dbname= / conninfo dbname), NULL if none */
 char	   *database_of(const char *s, const char **err);
-/* s with the password replaced by "xxxxx", for messages */
+/*
+ * s with the password replaced by "xxxxx", for messages: the user
+ * information's password (from its first ':' to the last '@' when s does
+ * not parse or libpq's grammar would cut the password short) and the value
+ * of every password= query parameter, in any spelling
+ */
 char	   *url_redact(const char *s);
+/*
+ * [*start, *end): from the first ':' of the user information to the last
+ * '@' before offset limit -- everything that may be a password; false if
+ * there is no such ':' and '@'
+ */
+bool		url_password_span(const char *s, size_t limit, size_t *start, size_t *end);
+/* percent-decode s[0..n), keeping bad escapes as they are */
+char	   *url_decode_lenient(const char *s, size_t n);
 /* percent-encode for a URL path segment */
 char	   *url_encode(const char *s);
+
+/* ---- redact.c ------------------------------------------------------------ */
+
+/* key (s[0..n), percent-decoded, any case) is "password" or "sslpassword" */
+bool		secret_key(const char *key, size_t n);
+/* libpq connection string s with its password values replaced by "xxxxx" */
+char	   *conninfo_redact(const char *s);
+/* a URL, connection string or any word the user gave, fit for a message */
+char	   *dsn_redact(const char *s);
+/* PQconninfoParse's complaint errmsg about s, without passwords */
+char	   *conninfo_error_redacted(const char *s, const char *errmsg);
+/* libpq's connection error msg without password parts url's grammar misplaced */
+char	   *url_scrub_message(const char *url, const char *msg);
 
 /* ---- conn.c -------------------------------------------------------------- */
 

@@ -397,77 +397,173 @@ url_with_database(const char *s, const PgUrl *u, const char *dbname)
 	return sb.data;
 }
 
+/* percent-decode s[0..n), keeping bad escapes (and %00) as they are */
+char *
+url_decode_lenient(const char *s, size_t n)
+{
+	char	   *out = xmalloc(n + 1);
+	size_t		i,
+				o = 0;
+
+	for (i = 0; i < n; i++)
+	{
+		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0 &&
+			(hexval(s[i + 1]) | hexval(s[i + 2])) != 0)
+		{
+			out[o++] = (char) (hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		}
+		else
+			out[o++] = s[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+bool
+url_password_span(const char *s, size_t limit, size_t *start, size_t *end)
+{
+	size_t		slen = scheme_length(s);
+	const char *ui,
+			   *at = NULL,
+			   *colon,
+			   *p;
+
+	if (slen > 0)
+		ui = s + slen + 3;
+	else if ((ui = strstr(s, "://")) != NULL)
+		ui += 3;
+	else
+		return false;
+	for (p = ui; *p && (size_t) (p - s) < limit; p++)
+		if (*p == '@')
+			at = p;
+	if (!at)
+		return false;
+	colon = memchr(ui, ':', (size_t) (at - ui));
+	if (!colon)
+		return false;
+	*start = (size_t) (colon + 1 - s);
+	*end = (size_t) (at - s);
+	return true;
+}
+
+/* what url_redact hides: characters, and empty passwords (a place) */
+#define HIDE_CHAR	1
+#define HIDE_BEFORE	2
+
+static void
+hide_span(unsigned char *hide, size_t from, size_t to)
+{
+	hide[from] |= HIDE_BEFORE;
+	for (; from < to; from++)
+		hide[from] |= HIDE_CHAR;
+}
+
+/*
+ * Mark the value of every query parameter of s[from..n) whose key names a
+ * password (secret_key: any case, any percent-encoding).  A parameter
+ * starts after a '?' or '&' and its value runs to the next '&'.  Words
+ * without '=' right after a password value ("?password=ab&cd") are the
+ * rest of a password with a raw '&' in it and are hidden too.
+ */
+static void
+hide_query_secrets(const char *s, size_t from, size_t n, unsigned char *hide)
+{
+	size_t		i = from;
+	bool		after_password = false;
+
+	while (i < n)
+	{
+		char		c = s[i++];
+		size_t		k;
+
+		if (c != '?' && c != '&')
+			continue;
+		k = i;
+		while (k < n && s[k] != '=' && s[k] != '&' && s[k] != '?')
+			k++;
+		if (k < n && s[k] == '=')
+		{
+			after_password = secret_key(s + i, k - i);
+			if (after_password)
+			{
+				for (i = k + 1; i < n && s[i] != '&'; i++)
+					;
+				hide_span(hide, k + 1, i);
+			}
+		}
+		else if (after_password && k > i)
+		{
+			hide_span(hide, i, k);
+			i = k;
+		}
+	}
+}
+
+/*
+ * s with its passwords replaced by "xxxxx", for messages: the password in
+ * the user information and the value of every password= query parameter.
+ *
+ * When s parses, the password is what libpq would take -- unless the host
+ * or database name holds an '@', which means the password had a raw '@'
+ * or '/' that cut the user information short ("u:pa@ss@h", "u:12/ab@h/db").
+ * When s does not parse, there is no telling where the password ends, nor
+ * where the query starts.  Then everything from the first ':' of the user
+ * information to the last '@' is hidden, and password parameters are
+ * looked for all over: more than the passwords when a later part of the
+ * URL has an '@', '?' or '&' too, never less.  Hidden parts that touch
+ * become one "xxxxx".
+ */
 char *
 url_redact(const char *s)
 {
 	PgUrl		u;
 	const char *err;
 	StrBuf		sb;
+	size_t		n = strlen(s),
+				start,
+				end,
+				qfrom,
+				i;
+	unsigned char *hide = xmalloc(n + 1);
+	const char *sep = strstr(s, "://");
+	bool		has_pw;
 
-	sb_init(&sb);
-	if (!url_parse(s, &u, &err))
+	memset(hide, 0, n + 1);
+	if (url_parse(s, &u, &err))
 	{
-		/* textual fallback: hide whatever sits between "user:" and "@" */
-		const char *ui = strstr(s, "://");
-		const char *at,
-				   *colon;
-
-		if (ui)
+		qfrom = u.path_end;
+		has_pw = url_password_span(s, u.path_end, &start, &end) && end > u.pw_end;
+		if (!has_pw && u.pw_end > 0)
 		{
-			ui += 3;
-			at = ui;
-			while (*at && *at != '@' && *at != '/')
-				at++;
-			colon = memchr(ui, ':', (size_t) (at - ui));
-			if (*at == '@' && colon)
-			{
-				sb_putn(&sb, s, (size_t) (colon + 1 - s));
-				sb_puts(&sb, "xxxxx");
-				sb_puts(&sb, at);
-				return sb.data;
-			}
+			/* the password libpq takes */
+			start = u.pw_start;
+			end = u.pw_end;
+			has_pw = true;
 		}
-		sb_puts(&sb, s);
-		return sb.data;
-	}
-	if (u.pw_end > 0)
-	{
-		sb_putn(&sb, s, u.pw_start);
-		sb_puts(&sb, "xxxxx");
-		sb_puts(&sb, s + u.pw_end);
+		url_free(&u);
 	}
 	else
-		sb_puts(&sb, s);
-	url_free(&u);
-
-	/* and any password= parameter in the query */
 	{
-		size_t		off = 0;
-		char	   *pw;
-
-		while ((pw = strstr(sb.data + off, "password=")) != NULL)
-		{
-			size_t		vstart = (size_t) (pw - sb.data) + strlen("password=");
-
-			if (pw > sb.data && (pw[-1] == '?' || pw[-1] == '&'))
-			{
-				size_t		vend = vstart;
-				StrBuf		out;
-
-				while (sb.data[vend] && sb.data[vend] != '&')
-					vend++;
-				sb_init(&out);
-				sb_putn(&out, sb.data, vstart);
-				sb_puts(&out, "xxxxx");
-				sb_puts(&out, sb.data + vend);
-				sb_free(&sb);
-				sb = out;
-				off = vstart + 5;
-			}
-			else
-				off = vstart;
-		}
+		qfrom = sep ? (size_t) (sep - s) + 3 : 0;
+		has_pw = url_password_span(s, n, &start, &end);
 	}
+	if (has_pw)
+		hide_span(hide, start, end);
+	hide_query_secrets(s, qfrom, n, hide);
+
+	sb_init(&sb);
+	for (i = 0; i <= n; i++)
+	{
+		bool		in_run = i > 0 && (hide[i - 1] & HIDE_CHAR);
+
+		if ((hide[i] & (HIDE_CHAR | HIDE_BEFORE)) && !in_run)
+			sb_puts(&sb, "xxxxx");
+		if (i < n && !(hide[i] & HIDE_CHAR))
+			sb_putc(&sb, s[i]);
+	}
+	free(hide);
 	return sb.data;
 }
 

@@ -143,7 +143,7 @@ wait_for_worker_exit(BackgroundWorkerHandle *handle)
  */
 static void run_in_worker(MintOp op, const char *template_name, Oid tpl_oid,
 						  const char *target, Oid old_oid, const char *fingerprint,
-						  int64 older_than_us, int flags,
+						  int64 older_than_us, int flags, int nskip, const Oid *skip,
 						  MintResultCallback cb, void *cb_arg);
 
 void
@@ -152,7 +152,16 @@ mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 				   MintResultCallback cb, void *cb_arg)
 {
 	run_in_worker(op, template_name, InvalidOid, target, InvalidOid, fingerprint,
-				  older_than_us, flags, cb, cb_arg);
+				  older_than_us, flags, 0, NULL, cb, cb_arg);
+}
+
+/* gc, leaving alone the databases this transaction holds (skip) */
+void
+mint_run_gc_in_worker(int64 older_than_us, int flags, int nskip, const Oid *skip,
+					  MintResultCallback cb, void *cb_arg)
+{
+	run_in_worker(MINT_OP_GC, NULL, InvalidOid, NULL, InvalidOid, NULL,
+				  older_than_us, flags, nskip, skip, cb, cb_arg);
 }
 
 /* clone, with what the caller already checked (template, old target) */
@@ -163,13 +172,13 @@ mint_run_clone_in_worker(const char *template_name, Oid tpl_oid,
 						 MintResultCallback cb, void *cb_arg)
 {
 	run_in_worker(MINT_OP_CLONE, template_name, tpl_oid, target, old_oid, fingerprint,
-				  0, flags, cb, cb_arg);
+				  0, flags, 0, NULL, cb, cb_arg);
 }
 
 static void
 run_in_worker(MintOp op, const char *template_name, Oid tpl_oid,
 			  const char *target, Oid old_oid, const char *fingerprint,
-			  int64 older_than_us, int flags,
+			  int64 older_than_us, int flags, int nskip, const Oid *skip,
 			  MintResultCallback cb, void *cb_arg)
 {
 	Size		fplen = fingerprint ? strlen(fingerprint) : 0;
@@ -204,6 +213,10 @@ run_in_worker(MintOp op, const char *template_name, Oid tpl_oid,
 		strlcpy(p->target, target, NAMEDATALEN);
 	p->tpl_oid = tpl_oid;
 	p->old_oid = old_oid;
+	Assert(nskip >= 0 && nskip <= MINT_MAX_HELD);
+	p->nskip = nskip;
+	if (nskip > 0)
+		memcpy(p->skip, skip, sizeof(Oid) * nskip);
 	p->fingerprint_len = fingerprint ? (int) fplen : -1;	/* -1: NULL */
 	if (fingerprint)
 		memcpy(p->fingerprint, fingerprint, fplen + 1);

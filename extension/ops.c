@@ -319,7 +319,7 @@ op_finish(MintParams *p)
 	/* a pool waiting for this template can fill now */
 	mint_xact_begin();
 	{
-		Oid			owner = mint_pool_owner(tpl);
+		Oid			owner = mint_pool_active_owner(mint_pool_config_owner(tpl), oid);
 
 		if (OidIsValid(owner))
 			mint_pool_kick(tpl, owner, InvalidTransactionId);
@@ -436,12 +436,12 @@ mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid
 	values[2] = CStringGetTextDatum(old_name);
 	values[3] = ObjectIdGetDatum(old_oid);
 	(void) mint_registry_exec("UPDATE mint.registry SET"
-							  "   kind = CASE WHEN datid = $1 THEN 'clone' ELSE kind END,"
-							  "   state = CASE WHEN datid = $1 THEN 'ready' ELSE 'dropping' END,"
-							  "   datname = CASE WHEN datid = $1 THEN $2 ELSE $3 END,"
-							  "   created_at = CASE WHEN datid = $1 THEN pg_catalog.clock_timestamp() ELSE created_at END,"
-							  "   finished_at = CASE WHEN datid = $1 THEN pg_catalog.clock_timestamp() ELSE finished_at END"
-							  " WHERE datid = $1 OR (datid = $4 AND $4 <> 0)",
+							  "   kind = CASE WHEN datid" EQ "$1 THEN 'clone' ELSE kind END,"
+							  "   state = CASE WHEN datid" EQ "$1 THEN 'ready' ELSE 'dropping' END,"
+							  "   datname = CASE WHEN datid" EQ "$1 THEN $2 ELSE $3 END,"
+							  "   created_at = CASE WHEN datid" EQ "$1 THEN pg_catalog.clock_timestamp() ELSE created_at END,"
+							  "   finished_at = CASE WHEN datid" EQ "$1 THEN pg_catalog.clock_timestamp() ELSE finished_at END"
+							  " WHERE datid" EQ "$1 OR (datid" EQ "$4 AND $4" NE "0::pg_catalog.oid)",
 							  4, types, values, NULL, NULL, 0);
 }
 
@@ -465,7 +465,7 @@ op_clone(MintParams *p)
 		Oid			pool_owner;
 
 		mint_xact_begin();
-		pool_owner = mint_pool_owner(tpl);
+		pool_owner = mint_pool_owner_for_caller(mint_pool_config_owner(tpl), tpl_oid);
 		taken = OidIsValid(pool_owner) &&
 			mint_pool_take(tpl, tpl_oid, pool_owner, target, old_oid, false, old_name,
 						   p->terminate_timeout_ms);
@@ -541,11 +541,15 @@ op_drop(MintParams *p)
 
 	if (OidIsValid(oid) && strcmp(e.kind, "template") == 0)
 	{
-		/* its spares are stale now: let the pool's refiller drop them */
+		/*
+		 * The pool goes with its template; its spares are stale now: let the
+		 * pool owner's refiller drop them.
+		 */
 		mint_xact_begin();
 		{
-			Oid			owner = mint_pool_owner(target);
+			Oid			owner = mint_pool_config_owner_any(target);
 
+			mint_pool_forget(target);
 			if (OidIsValid(owner))
 				mint_pool_kick(target, owner, InvalidTransactionId);
 		}
@@ -619,39 +623,75 @@ gc_drop_if_idle(GcRow *r)
 	return idle;
 }
 
+static bool
+skipped_by_caller(MintParams *p, Oid datid)
+{
+	int			i;
+
+	for (i = 0; i < p->nskip; i++)
+		if (p->skip[i] == datid)
+			return true;
+	return false;
+}
+
+/*
+ * Under r's name lock: is r still the row gc read (same OID, name, not gone)?
+ * A concurrent gc or drop may have finished with it meanwhile.
+ */
+static bool
+gc_row_still_there(GcRow *r)
+{
+	MintEntry	e;
+	bool		there;
+
+	mint_xact_begin();
+	there = mint_db_named(r->datid, r->datname);
+	if (there)
+	{
+		mint_registry_lookup(r->datname, r->datid, &e);
+		there = e.found;
+	}
+	mint_xact_commit();
+	return there;
+}
+
 static void
 op_gc(MintParams *p)
 {
-	Oid			types[1] = {INT8OID};
+	Oid			types[1] = {TIMESTAMPTZOID};
 	Datum		values[1];
 	GcRow	   *rows = NULL;
 	int			nrows = 0;
 	int			i;
 	int			major = PG_VERSION_NUM / 10000;
 	const char *svn = GetConfigOption("server_version_num", false, false);
+	TimestampTz cutoff;
 
 	if (svn)
 		major = atoi(svn) / 10000;
 
+	/* the caller checked that now - older_than is a valid timestamp */
+	cutoff = GetCurrentTimestamp() - p->older_than_us;
+
 	mint_xact_begin();
-	values[0] = Int64GetDatum(p->older_than_us);
+	values[0] = TimestampTzGetDatum(cutoff);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (mint_spi_run(
-							  "SELECT r.datid, r.datname, r.kind, r.state,"
-							  "       r.created_at < pg_catalog.clock_timestamp() - $1 * interval '1 microsecond',"
-							  "       d.oid IS NULL OR d.datname::text <> r.datname,"
-							  "       r.server_version,"
-							  "       r.kind = 'spare' AND ("
-							  "         r.template_datid IS DISTINCT FROM (SELECT t.oid FROM pg_catalog.pg_database t"
-							  "                                             WHERE t.datname::text = r.template)"
-							  "         OR NOT EXISTS (SELECT 1 FROM mint.pool_config p"
-							  "                         WHERE p.template = r.template AND p.spares > 0"
-							  "                           AND p.owner = r.owner)),"
-							  "       pg_catalog.to_char(r.created_at, 'YYYY-MM-DD HH24:MI:SS')"
-							  "  FROM mint.registry r LEFT JOIN pg_catalog.pg_database d ON d.oid = r.datid"
-							  " ORDER BY r.created_at",
-							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+					 "SELECT r.datid, r.datname, r.kind, r.state,"
+					 "       r.created_at" LT "$1,"
+					 "       d.oid IS NULL OR d.datname::pg_catalog.text" NE "r.datname,"
+					 "       r.server_version,"
+					 "       r.kind" EQ "'spare' AND ("
+					 "         NOT COALESCE(r.template_datid" EQ "(SELECT t.oid FROM pg_catalog.pg_database t"
+					 "                                          WHERE t.datname::pg_catalog.text" EQ "r.template), false)"
+					 "         OR NOT EXISTS (SELECT 1 FROM mint.pool_config p"
+					 "                         WHERE p.template" EQ "r.template AND p.spares" GT "0"
+					 "                           AND p.owner" EQ "r.owner)),"
+					 "       pg_catalog.to_char(r.created_at, 'YYYY-MM-DD HH24:MI:SS')"
+					 "  FROM mint.registry r LEFT JOIN pg_catalog.pg_database d ON d.oid" EQ "r.datid"
+					 " ORDER BY r.created_at",
+					 1, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading mint.registry failed");
 	nrows = (int) SPI_processed;
 	rows = (GcRow *) MemoryContextAllocZero(TopMemoryContext, sizeof(GcRow) * Max(nrows, 1));
@@ -679,8 +719,12 @@ op_gc(MintParams *p)
 		GcRow	   *r = &rows[i];
 		MintLock	lock;
 		volatile bool dropped = false;
+		bool		mine;
 
 		CHECK_FOR_INTERRUPTS();
+		/* what the calling transaction itself holds (a pool hit): not ours to wait for */
+		if (skipped_by_caller(p, r->datid))
+			continue;
 		if (r->gone && (p->flags & MINT_FLAG_DRY_RUN))
 			continue;
 		if (r->gone && !(p->flags & MINT_FLAG_DRY_RUN))
@@ -688,19 +732,14 @@ op_gc(MintParams *p)
 			/* the database went away (or was renamed) by hand: forget it */
 			mint_xact_begin();
 			mint_registry_delete(r->datid);
+			/* and a template's pool with it */
+			if (strcmp(r->kind, "template") == 0 && !OidIsValid(get_database_oid(r->datname, true)))
+				mint_pool_forget(r->datname);
 			mint_xact_commit();
 			continue;
 		}
 
-		mint_xact_begin();
-		if (!mint_database_ownercheck(r->datid, GetUserId()))
-		{
-			mint_xact_commit();
-			continue;			/* not ours to drop: the caller could not by hand */
-		}
-		mint_xact_commit();
-
-		/* somebody working on it (a builder, a clone, a drop) holds this */
+		/* somebody working on it (a builder, a clone, a drop, another gc) holds this */
 		mint_lock_init(&lock, r->datname, ExclusiveLock);
 		if (!mint_lock_try(&lock))
 			continue;
@@ -709,7 +748,23 @@ op_gc(MintParams *p)
 		{
 			const char *reason = NULL;
 
-			if (strcmp(r->state, "ready") != 0)
+			if (!gc_row_still_there(r))
+			{
+				ereport(NOTICE,
+						(errmsg("mint.gc() skipped database \"%s\": it was dropped or renamed meanwhile",
+								r->datname)));
+				mine = false;
+			}
+			else
+			{
+				mint_xact_begin();
+				mine = mint_database_ownercheck(r->datid, GetUserId());
+				mint_xact_commit();
+			}
+
+			if (!mine)
+				;				/* gone, or not ours to drop: the caller could not by hand */
+			else if (strcmp(r->state, "ready") != 0)
 				reason = "unfinished: its builder or worker is gone";
 			else if (strcmp(r->kind, "template") == 0 && r->server_version / 10000 != major)
 				reason = psprintf("template built by PostgreSQL %d", r->server_version / 10000);

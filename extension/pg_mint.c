@@ -10,6 +10,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -285,7 +286,23 @@ mint_template_abort(PG_FUNCTION_ARGS)
  * transaction, with no background worker.  Inside a transaction block
  * clone() must commit on its own, so the worker takes the spare instead.
  */
+/*
+ * A background worker would wait forever for a database this transaction
+ * took or replaced from a warm pool (it holds their locks until it ends).
+ */
 static void
+refuse_held(const char *name, Oid oid, const char *hint)
+{
+	if (OidIsValid(oid) && mint_database_held(oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("database \"%s\" was replaced from a warm pool earlier in this transaction", name),
+				 errdetail("This transaction holds its locks until it ends, and pg_mint's background worker would have to wait for them."),
+				 errhint("%s", hint)));
+}
+
+/* returns true when a spare was renamed into place in the caller's transaction */
+static bool
 clone_checked(const char *tpl, const char *target, List **results)
 {
 	Oid			tpl_oid;
@@ -300,7 +317,7 @@ clone_checked(const char *tpl, const char *target, List **results)
 	mint_registry_lookup_clone(tpl, &tpl_oid, &te, target, &old_oid, &ge, &owner);
 	mint_template_exists(tpl, tpl_oid);
 	if (mint_template_check(tpl, &te))
-		owner = mint_pool_owner_for_caller(owner);
+		owner = mint_pool_owner_for_caller(owner, tpl_oid);
 	else
 		owner = InvalidOid;
 	if (OidIsValid(old_oid))
@@ -326,14 +343,17 @@ clone_checked(const char *tpl, const char *target, List **results)
 				mint_pool_after_hit(tpl, owner, old_oid);
 			mint_trace("clone: after-hit worker registered for commit");
 			*results = lappend(*results, pstrdup(target));
-			return;
+			return true;
 		}
 		mint_pool_kick(tpl, owner, GetTopTransactionId());
 		flags |= MINT_FLAG_NO_POOL;
 	}
+	refuse_held(target, old_oid,
+				"Commit the transaction first: call mint.clone() for the same target in separate transactions.");
 	mint_run_clone_in_worker(tpl, tpl_oid, target, old_oid,
 							 te.found ? te.fingerprint : NULL, flags,
 							 collect_result, results);
+	return false;
 }
 
 /* ---- mint.clone(template text, target text) RETURNS name ----------------- */
@@ -365,7 +385,16 @@ mint_clone(PG_FUNCTION_ARGS)
 		mint_lock_acquire(&tlock, psprintf("waiting for template \"%s\" to be built", tpl));
 		mint_lock_acquire(&glock, psprintf("waiting for another pg_mint call on database \"%s\" to finish", target));
 		refresh_catalog_view();
-		clone_checked(tpl, target, &results);
+		if (clone_checked(tpl, target, &results))
+		{
+			/*
+			 * The renames commit with the caller's transaction: keep the
+			 * target's name locked until then (a transaction-level hold of
+			 * the same lock), so a concurrent clone of the same target waits
+			 * for the commit instead of finding a database mid-swap.
+			 */
+			(void) LockAcquire(&glock.tag, glock.mode, false, false);
+		}
 	}
 	PG_FINALLY();
 	{
@@ -394,6 +423,8 @@ mint_drop(PG_FUNCTION_ARGS)
 	{
 		mint_lock_acquire(&lock, psprintf("waiting for other pg_mint work on database \"%s\" to finish", target));
 		refresh_catalog_view();
+		refuse_held(target, get_database_oid(target, true),
+					"Commit the transaction first: call mint.clone() and mint.drop() in separate transactions.");
 		mint_run_in_worker(MINT_OP_DROP, NULL, target, NULL, 0, 0, collect_result, &results);
 	}
 	PG_FINALLY();
@@ -403,6 +434,33 @@ mint_drop(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 
 	PG_RETURN_BOOL(results != NIL && strcmp((char *) linitial(results), "t") == 0);
+}
+
+/*
+ * older_than in microseconds (a month counts 30 days, as in interval
+ * arithmetic); 22023 when it overflows or reaches back before the earliest
+ * timestamp PostgreSQL can represent (never wrap around to a small age).
+ */
+static int64
+interval_to_usecs(Interval *iv)
+{
+	int64		months_us;
+	int64		days_us;
+	int64		us;
+	TimestampTz cutoff;
+
+	if (pg_mul_s64_overflow((int64) iv->month, (int64) DAYS_PER_MONTH * USECS_PER_DAY, &months_us) ||
+		pg_mul_s64_overflow((int64) iv->day, USECS_PER_DAY, &days_us) ||
+		pg_add_s64_overflow(months_us, days_us, &us) ||
+		pg_add_s64_overflow(us, iv->time, &us) ||
+		(us > 0 && pg_sub_s64_overflow(GetCurrentTimestamp(), us, &cutoff)) ||
+		(us > 0 && !IS_VALID_TIMESTAMP(cutoff)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("older_than \"%s\" is out of range",
+						DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(iv)))),
+				 errhint("Give an age that reaches back no further than the earliest timestamp, such as '100 years'.")));
+	return us;
 }
 
 /* ---- mint.gc(older_than interval) RETURNS SETOF name ---------------------- */
@@ -429,15 +487,19 @@ gc_common(FunctionCallInfo fcinfo, bool dry_run)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("older_than must not be NULL")));
 	iv = PG_GETARG_INTERVAL_P(0);
-	us = iv->time + (int64) iv->day * USECS_PER_DAY +
-		(int64) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	us = interval_to_usecs(iv);
 	if (us < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("older_than must not be negative")));
 
-	mint_run_in_worker(MINT_OP_GC, NULL, NULL, NULL, us, dry_run ? MINT_FLAG_DRY_RUN : 0,
-					   collect_result, &results);
+	{
+		const Oid  *held;
+		int			nheld = mint_held_databases(&held);
+
+		mint_run_gc_in_worker(us, dry_run ? MINT_FLAG_DRY_RUN : 0, nheld, held,
+							  collect_result, &results);
+	}
 
 	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	tupdesc = CreateTemplateTupleDesc(dry_run ? 2 : 1);
@@ -481,6 +543,13 @@ mint_gc_preview(PG_FUNCTION_ARGS)
 }
 
 /* ---- mint.set_pool(template text, spares integer) ------------------------- */
+/*
+ * A pool belongs to its template's owner: only that role (or a role with its
+ * privileges, such as a superuser) may configure it, and the spares are made
+ * as, owned by and handed only to that role.  The template must exist as a
+ * pg_mint template: nobody can claim a pool for a name before its owner
+ * builds it.
+ */
 PG_FUNCTION_INFO_V1(mint_set_pool);
 Datum
 mint_set_pool(PG_FUNCTION_ARGS)
@@ -489,8 +558,10 @@ mint_set_pool(PG_FUNCTION_ARGS)
 	int32		spares;
 	Oid			types[3] = {TEXTOID, INT4OID, OIDOID};
 	Datum		values[3];
-	char	   *row[1];
-	Oid			owner = GetUserId();
+	Oid			tpl_oid;
+	Oid			owner;
+	MintEntry	e;
+	MintLock	lock;
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -504,26 +575,49 @@ mint_set_pool(PG_FUNCTION_ARGS)
 				 errmsg("spares must be between 0 and 100, not %d", spares)));
 	require_createdb(tpl);
 
-	values[0] = CStringGetTextDatum(tpl);
-	values[1] = Int32GetDatum(spares);
-	values[2] = ObjectIdGetDatum(owner);
-	if (mint_registry_exec("SELECT owner FROM mint.pool_config WHERE template = $1 FOR UPDATE",
-						   1, types, values, NULL, row, 1) > 0)
+	/* a concurrent rebuild or drop of the template finishes first */
+	mint_lock_init(&lock, tpl, ShareLock);
+	PG_TRY();
 	{
-		Oid			cur = atooid(row[0]);
-
-		if (cur != owner && !superuser())
+		mint_lock_acquire(&lock, psprintf("waiting for template \"%s\" to be built", tpl));
+		refresh_catalog_view();
+		tpl_oid = get_database_oid(tpl, true);
+		if (!OidIsValid(tpl_oid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_DATABASE),
+					 errmsg("template database \"%s\" does not exist", tpl),
+					 errhint("Build it first with mint.template_begin('%s', fingerprint) and mint.template_finish('%s'), then set its pool.",
+							 tpl, tpl)));
+		mint_registry_lookup(tpl, tpl_oid, &e);
+		if (!e.found || strcmp(e.kind, "template") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("database \"%s\" is not a pg_mint template", tpl),
+					 errhint("Pools are kept only for templates built with mint.template_begin and mint.template_finish.")));
+		owner = mint_db_owner(tpl_oid);
+		if (!mint_database_ownercheck(tpl_oid, GetUserId()))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("the pool of template \"%s\" belongs to role \"%s\"",
-							tpl, GetUserNameFromId(cur, true)),
-					 errhint("Only its owner or a superuser can change it.")));
-		owner = cur;
+					 errmsg("must be owner of template database \"%s\" to configure its pool", tpl),
+					 errdetail("The template belongs to role \"%s\"; its pool, and every spare in it, would too.",
+							   GetUserNameFromId(owner, true)),
+					 errhint("Only the template's owner or a superuser can change its pool.")));
+
+		values[0] = CStringGetTextDatum(tpl);
+		values[1] = Int32GetDatum(spares);
 		values[2] = ObjectIdGetDatum(owner);
+		/* the template's owner takes over a pool recorded for another role */
+		(void) mint_registry_exec("INSERT INTO mint.pool_config (template, spares, owner) VALUES ($1, $2, $3)"
+								  " ON CONFLICT (template) DO UPDATE SET spares = EXCLUDED.spares,"
+								  "   owner = EXCLUDED.owner",
+								  3, types, values, NULL, NULL, 0);
 	}
-	(void) mint_registry_exec("INSERT INTO mint.pool_config (template, spares, owner) VALUES ($1, $2, $3)"
-							  " ON CONFLICT (template) DO UPDATE SET spares = EXCLUDED.spares",
-							  3, types, values, NULL, NULL, 0);
+	PG_FINALLY();
+	{
+		mint_lock_release(&lock);
+	}
+	PG_END_TRY();
+
 	/* fill (or shrink) once this transaction commits */
 	mint_pool_kick(tpl, owner, GetTopTransactionId());
 	PG_RETURN_VOID();

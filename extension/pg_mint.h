@@ -39,6 +39,9 @@ typedef enum MintOp
  */
 #define MINT_PARAMS_MAGIC	(0x6D696E00 | (uint32) sizeof(MintParams))
 
+/* databases one transaction may take from pools before a gc in it must refuse */
+#define MINT_MAX_HELD 64
+
 /* MintParams.flags */
 #define MINT_FLAG_NO_POOL	0x01	/* the caller already tried the pool */
 #define MINT_FLAG_DRY_RUN	0x02	/* gc: report, drop nothing */
@@ -72,6 +75,8 @@ typedef struct MintParams
 	TimestampTz launched_at;	/* when the caller registered the worker */
 	Oid			tpl_oid;		/* clone: template, as the caller checked it */
 	Oid			old_oid;		/* clone: existing target to replace, or 0 */
+	int			nskip;			/* gc: databases the caller's transaction */
+	Oid			skip[MINT_MAX_HELD];	/* holds locks on (pool hits): leave them */
 	char		template_name[NAMEDATALEN];
 	char		target[NAMEDATALEN];
 	int			fingerprint_len;
@@ -107,6 +112,47 @@ extern bool mint_lock_try(MintLock *lock);
 extern void mint_lock_release(MintLock *lock);
 extern bool mint_lock_is_free(const char *datname);
 
+/* ---- objects.c: pg_mint's own schema and tables, found by identity ----- */
+typedef struct MintObjects
+{
+	bool		valid;
+	Oid			extoid;			/* the extension pg_mint */
+	Oid			extowner;		/* the superuser who installed it */
+	Oid			nsp;			/* its schema, named mint */
+	Oid			registry;
+	Oid			registry_datname_idx;
+	Oid			pool_config;
+	Oid			pool_config_pkey;
+	Oid			pool_events;
+} MintObjects;
+
+extern const MintObjects *mint_objects(void);
+
+/* ---- guard.c: pinned search_path, restricted role switches ------------- */
+typedef struct MintGuard
+{
+	bool		active;
+	Oid			save_uid;
+	int			save_sec;
+	int			nestlevel;
+} MintGuard;
+
+extern int	mint_pin_search_path(void);
+extern void mint_unpin_search_path(int level);
+extern void mint_pin_search_path_for_session(void);
+extern void mint_guard_enter(MintGuard *g, Oid role);
+extern void mint_guard_exit(MintGuard *g, bool ok);
+
+/*
+ * Schema-qualified operators for pg_mint's SQL (see guard.c): nothing in it
+ * may resolve through a search_path.
+ */
+#define EQ " OPERATOR(pg_catalog.=) "
+#define NE " OPERATOR(pg_catalog.<>) "
+#define LT " OPERATOR(pg_catalog.<) "
+#define GT " OPERATOR(pg_catalog.>) "
+#define PLUS " OPERATOR(pg_catalog.+) "
+
 /* ---- registry.c -------------------------------------------------------- */
 typedef struct MintEntry
 {
@@ -123,7 +169,9 @@ typedef struct MintEntry
 
 extern void mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry);
 extern bool mint_db_named(Oid oid, const char *name);
+extern Oid	mint_db_owner(Oid oid);
 extern Oid	mint_pool_config_owner(const char *tpl);
+extern Oid	mint_pool_config_owner_any(const char *tpl);
 extern void mint_registry_lookup_clone(const char *tpl, Oid *tpl_oid, MintEntry *te,
 									   const char *target, Oid *target_oid, MintEntry *ge,
 									   Oid *pool_owner);
@@ -132,7 +180,6 @@ extern void mint_registry_insert(Oid datid, const char *datname, const char *kin
 								 Oid template_datid, const char *fingerprint);
 extern void mint_registry_set(Oid datid, const char *datname, const char *state);
 extern void mint_registry_delete(Oid datid);
-extern Oid	mint_registry_owner(void);
 extern int	mint_spi_run(const char *sql, int nargs, Oid *types, Datum *values,
 						 const char *nulls, bool read_only, long count);
 extern uint64 mint_registry_exec(const char *sql, int nargs, Oid *types, Datum *values,
@@ -144,6 +191,8 @@ typedef void (*MintResultCallback) (const char *result, void *arg);
 extern void mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 							   const char *fingerprint, int64 older_than_us, int flags,
 							   MintResultCallback cb, void *cb_arg);
+extern void mint_run_gc_in_worker(int64 older_than_us, int flags, int nskip, const Oid *skip,
+								  MintResultCallback cb, void *cb_arg);
 extern void mint_run_clone_in_worker(const char *template_name, Oid tpl_oid,
 									 const char *target, Oid old_oid,
 									 const char *fingerprint, int flags,
@@ -159,6 +208,7 @@ extern void mint_trace_start(void);
 extern void mint_exec(const char *sql);
 extern void mint_rename_database(const char *from, const char *to, bool nested);
 extern void mint_allow_connections(const char *name, bool allow, bool nested);
+extern void mint_worker_become(Oid role, int sec_context);
 extern void mint_xact_begin(void);
 extern void mint_xact_commit(void);
 
@@ -188,12 +238,16 @@ extern void mint_swap_into_target(const char *target, Oid old_oid, const char *n
 extern bool mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid old_oid,
 						   bool nested, char *old_name, int terminate_timeout_ms);
 extern void mint_pool_kick(const char *template_name, Oid pool_owner, TransactionId wait_xid);
+extern int	mint_held_databases(const Oid **oids);
+extern bool mint_database_held(Oid oid);
 extern void mint_pool_after_hit(const char *template_name, Oid pool_owner, Oid old_oid);
 extern void mint_pool_kick_all(void);
 extern bool mint_pool_refiller_alive(const char *template_name);
 extern PGDLLEXPORT void mint_after_hit_main(Datum main_arg);
 extern Oid	mint_pool_owner(const char *template_name);
-extern Oid	mint_pool_owner_for_caller(Oid owner);
+extern Oid	mint_pool_active_owner(Oid owner, Oid tpl_oid);
+extern Oid	mint_pool_owner_for_caller(Oid owner, Oid tpl_oid);
+extern void mint_pool_forget(const char *template_name);
 extern void mint_slot_wait_begin(void);
 extern void mint_slot_wait_end(void);
 extern PGDLLEXPORT void mint_pool_main(Datum main_arg);

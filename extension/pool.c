@@ -95,25 +95,94 @@ callers_waiting_for_slots(void)
 /* ---- configuration -------------------------------------------------------- */
 
 /*
- * Owner of the pool for tpl if it is on (spares > 0) and the current role
- * may take its spares (the owner or a superuser); InvalidOid otherwise.
+ * A pool belongs to its template's owner: set_pool records that role, and a
+ * pool whose recorded owner no longer owns the template (rebuilt or handed
+ * over by another role) is dormant.  Its spares are that role's databases,
+ * so only that role gets them: a caller never receives a database owned by
+ * another role, a superuser included (it gets a copy of its own instead).
  */
-Oid
-mint_pool_owner(const char *tpl)
-{
-	return mint_pool_owner_for_caller(mint_pool_config_owner(tpl));
-}
 
-/* owner, if the current role may take that pool owner's spares; else InvalidOid */
+/* The owner of tpl's pool if the pool is on and its owner owns tpl (tpl_oid). */
 Oid
-mint_pool_owner_for_caller(Oid owner)
+mint_pool_active_owner(Oid owner, Oid tpl_oid)
 {
-	if (OidIsValid(owner) && owner != GetUserId() && !superuser())
+	if (!OidIsValid(owner) || !OidIsValid(tpl_oid) || mint_db_owner(tpl_oid) != owner)
 		return InvalidOid;
 	return owner;
 }
 
+/* owner (of tpl_oid's pool), if the current role may take its spares; else InvalidOid */
+Oid
+mint_pool_owner_for_caller(Oid owner, Oid tpl_oid)
+{
+	if (owner != GetUserId())
+		return InvalidOid;
+	return mint_pool_active_owner(owner, tpl_oid);
+}
+
+/* The same for the template named tpl, looked up. */
+Oid
+mint_pool_owner(const char *tpl)
+{
+	return mint_pool_owner_for_caller(mint_pool_config_owner(tpl), get_database_oid(tpl, true));
+}
+
+/*
+ * The template tpl is gone for good (mint.drop): forget its pool, so a new
+ * template of that name, perhaps another role's, starts without one.
+ */
+void
+mint_pool_forget(const char *tpl)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(tpl);
+	(void) mint_registry_exec("DELETE FROM mint.pool_config WHERE template" EQ "$1",
+							  1, types, values, NULL, NULL, 0);
+	(void) mint_registry_exec("DELETE FROM mint.pool_events WHERE template" EQ "$1",
+							  1, types, values, NULL, NULL, 0);
+}
+
 /* ---- handing out a spare -------------------------------------------------- */
+
+/*
+ * Databases the current transaction took or replaced by a pool hit in its
+ * own transaction: it holds their locks (and registry row locks) until it
+ * ends, so a background worker started meanwhile must not wait for them;
+ * nothing could wake it (the deadlock detector cannot see a backend waiting
+ * on its worker's message queue).  Reset when the transaction ends.
+ */
+static Oid	held[MINT_MAX_HELD];
+static int	nheld = 0;
+static void register_xact_callback(void);
+
+static void
+hold_database(Oid oid)
+{
+	if (nheld < MINT_MAX_HELD)
+		held[nheld++] = oid;
+	register_xact_callback();
+}
+
+/* The databases this transaction holds from pool hits; returns how many. */
+int
+mint_held_databases(const Oid **oids)
+{
+	*oids = held;
+	return nheld;
+}
+
+bool
+mint_database_held(Oid oid)
+{
+	int			i;
+
+	for (i = 0; i < nheld; i++)
+		if (held[i] == oid)
+			return true;
+	return false;
+}
 
 /*
  * Take a ready spare of the current build of tpl and put it in place of
@@ -124,14 +193,14 @@ mint_pool_owner_for_caller(Oid owner)
 #define SWAP_BOOKKEEPING \
 	"     e AS (INSERT INTO mint.pool_events (template, hit) SELECT $1, true FROM s)," \
 	"     u AS (UPDATE mint.registry g SET" \
-	"             kind = CASE WHEN g.datid = s.datid THEN 'clone' ELSE g.kind END," \
-	"             state = CASE WHEN g.datid = s.datid THEN 'ready' ELSE 'dropping' END," \
-	"             datname = CASE WHEN g.datid = s.datid THEN $4 ELSE $5 END," \
-	"             created_at = CASE WHEN g.datid = s.datid" \
+	"             kind = CASE WHEN g.datid" EQ "s.datid THEN 'clone' ELSE g.kind END," \
+	"             state = CASE WHEN g.datid" EQ "s.datid THEN 'ready' ELSE 'dropping' END," \
+	"             datname = CASE WHEN g.datid" EQ "s.datid THEN $4 ELSE $5 END," \
+	"             created_at = CASE WHEN g.datid" EQ "s.datid" \
 	"                          THEN pg_catalog.clock_timestamp() ELSE g.created_at END," \
-	"             finished_at = CASE WHEN g.datid = s.datid" \
+	"             finished_at = CASE WHEN g.datid" EQ "s.datid" \
 	"                          THEN pg_catalog.clock_timestamp() ELSE g.finished_at END" \
-	"           FROM s WHERE g.datid = s.datid OR (g.datid = $6 AND $6 <> 0))"
+	"           FROM s WHERE g.datid" EQ "s.datid OR (g.datid" EQ "$6 AND $6" NE "0::pg_catalog.oid))"
 
 bool
 mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid old_oid,
@@ -143,6 +212,9 @@ mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid 
 
 	old_name[0] = '\0';
 	if (!OidIsValid(owner))
+		return false;
+	/* one more hit could not be remembered (see hold_database): copy instead */
+	if (nested && nheld > MINT_MAX_HELD - 2)
 		return false;
 	if (OidIsValid(old_oid))
 		strlcpy(old_name, mint_private_name("old"), NAMEDATALEN);
@@ -164,22 +236,22 @@ mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid 
 	 * second form checks every candidate instead.
 	 */
 	if (mint_registry_exec("WITH c AS (SELECT r.datid, r.datname FROM mint.registry r"
-						   "            WHERE r.kind = 'spare' AND r.state = 'ready' AND r.template = $1"
-						   "              AND r.template_datid = $2 AND r.owner = $3"
+						   "            WHERE r.kind" EQ "'spare' AND r.state" EQ "'ready' AND r.template" EQ "$1"
+						   "              AND r.template_datid" EQ "$2 AND r.owner" EQ "$3"
 						   "            ORDER BY r.created_at LIMIT 1 FOR UPDATE SKIP LOCKED),"
 						   "     s AS (SELECT c.datid, c.datname FROM c"
 						   "            WHERE (SELECT d.datname FROM pg_catalog.pg_database d"
-						   "                    WHERE d.oid = c.datid) = c.datname),"
+						   "                    WHERE d.oid" EQ "c.datid AND d.datdba" EQ "$3)" EQ "c.datname),"
 						   SWAP_BOOKKEEPING
 						   " SELECT c.datid, c.datname, EXISTS (SELECT 1 FROM s) FROM c",
 						   6, types, values, NULL, row, 3) > 0 &&
 		strcmp(row[2], "t") != 0)
 	{
 		if (mint_registry_exec("WITH s AS (SELECT r.datid, r.datname FROM mint.registry r"
-							   "            WHERE r.kind = 'spare' AND r.state = 'ready' AND r.template = $1"
-							   "              AND r.template_datid = $2 AND r.owner = $3"
+							   "            WHERE r.kind" EQ "'spare' AND r.state" EQ "'ready' AND r.template" EQ "$1"
+							   "              AND r.template_datid" EQ "$2 AND r.owner" EQ "$3"
 							   "              AND (SELECT d.datname FROM pg_catalog.pg_database d"
-							   "                    WHERE d.oid = r.datid) = r.datname"
+							   "                    WHERE d.oid" EQ "r.datid AND d.datdba" EQ "$3)" EQ "r.datname"
 							   "            ORDER BY r.created_at LIMIT 1 FOR UPDATE OF r SKIP LOCKED),"
 							   SWAP_BOOKKEEPING
 							   " SELECT datid, datname, true FROM s",
@@ -195,6 +267,13 @@ mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid 
 		return false;
 	}
 	mint_swap_databases(target, old_oid, old_name, row[1], terminate_timeout_ms, nested);
+	if (nested)
+	{
+		/* this transaction now holds both databases' locks until it ends */
+		hold_database(atooid(row[0]));
+		if (OidIsValid(old_oid))
+			hold_database(old_oid);
+	}
 	return true;
 }
 
@@ -210,6 +289,18 @@ mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid 
 static List *pending_workers = NIL;
 static bool xact_callback_registered = false;
 
+static void pool_xact_callback(XactEvent event, void *arg);
+
+static void
+register_xact_callback(void)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(pool_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+}
+
 static void
 start_worker(BackgroundWorker *worker)
 {
@@ -224,6 +315,9 @@ pool_xact_callback(XactEvent event, void *arg)
 {
 	ListCell   *lc;
 
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE ||
+		event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		nheld = 0;
 	if (pending_workers == NIL)
 		return;
 	/* a prepared transaction ends later: its workers wait for it */
@@ -261,11 +355,7 @@ launch_detached(const char *function, const char *name, PoolArgs *args)
 		memcpy(copy, &worker, sizeof(worker));
 		pending_workers = lappend(pending_workers, copy);
 		MemoryContextSwitchTo(old);
-		if (!xact_callback_registered)
-		{
-			RegisterXactCallback(pool_xact_callback, NULL);
-			xact_callback_registered = true;
-		}
+		register_xact_callback();
 		return;
 	}
 	start_worker(&worker);
@@ -337,12 +427,15 @@ mint_pool_kick_all(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		return;
 	/* only pools whose template is finished: the others cannot fill */
-	ret = mint_spi_run("SELECT p.template, p.owner FROM mint.pools v"
-					   "  JOIN mint.pool_config p USING (template)"
-					   " WHERE v.ready < v.target_size"
-					   "   AND EXISTS (SELECT 1 FROM mint.registry t"
-					   "                WHERE t.kind = 'template' AND t.state = 'ready'"
-					   "                  AND t.datname = p.template)",
+	ret = mint_spi_run("SELECT p.template, p.owner FROM mint.pool_config p"
+					   "  JOIN mint.registry t ON t.datname" EQ "p.template"
+					   "   AND t.kind" EQ "'template' AND t.state" EQ "'ready'"
+					   "  JOIN pg_catalog.pg_database d ON d.oid" EQ "t.datid"
+					   "   AND d.datname" EQ "t.datname AND d.datdba" EQ "p.owner"
+					   " WHERE p.spares" GT "(SELECT pg_catalog.count(*) FROM mint.registry r"
+					   "                      WHERE r.kind" EQ "'spare' AND r.state" EQ "'ready'"
+					   "                        AND r.template" EQ "p.template"
+					   "                        AND r.template_datid" EQ "t.datid)",
 					   0, NULL, NULL, NULL, true, 0);
 	if (ret == SPI_OK_SELECT)
 	{
@@ -395,11 +488,11 @@ pool_next(const char *tpl, char *name, Oid *oid, Oid *tpl_oid, char **fingerprin
 	values[1] = ObjectIdGetDatum(GetUserId());
 
 	/* fold committed hit/miss events into the counters (we are their only writer) */
-	(void) mint_registry_exec("WITH e AS (DELETE FROM mint.pool_events WHERE template = $1 RETURNING hit)"
+	(void) mint_registry_exec("WITH e AS (DELETE FROM mint.pool_events WHERE template" EQ "$1 RETURNING hit)"
 							  " UPDATE mint.pool_config SET"
-							  "   hits = hits + (SELECT count(*) FROM e WHERE hit),"
-							  "   misses = misses + (SELECT count(*) FROM e WHERE NOT hit)"
-							  " WHERE template = $1 AND EXISTS (SELECT 1 FROM e)",
+							  "   hits = hits" PLUS "(SELECT pg_catalog.count(*) FROM e WHERE hit),"
+							  "   misses = misses" PLUS "(SELECT pg_catalog.count(*) FROM e WHERE NOT hit)"
+							  " WHERE template" EQ "$1 AND EXISTS (SELECT 1 FROM e)",
 							  1, types, values, NULL, NULL, 0);
 
 	/* replaced clones of ours waiting to be dropped, and spares of old builds */
@@ -424,10 +517,11 @@ pool_next(const char *tpl, char *name, Oid *oid, Oid *tpl_oid, char **fingerprin
 		{
 			v4[3] = Int32GetDatum(k);
 			if (mint_registry_exec("SELECT datid, datname FROM mint.registry"
-								   " WHERE owner = $2 AND ("
-								   "   (kind = 'clone' AND state = 'dropping')"
-								   "   OR (kind = 'spare' AND template = $1"
-								   "       AND (template_datid IS DISTINCT FROM $3 OR state <> 'ready')))"
+								   " WHERE owner" EQ "$2 AND ("
+								   "   (kind" EQ "'clone' AND state" EQ "'dropping')"
+								   "   OR (kind" EQ "'spare' AND template" EQ "$1"
+								   "       AND (template_datid IS NULL OR NOT template_datid" EQ "$3"
+								   "            OR state" NE "'ready')))"
 								   " ORDER BY created_at OFFSET $4 LIMIT 1",
 								   4, t4, v4, NULL, row, 2) == 0)
 				break;
@@ -440,10 +534,11 @@ pool_next(const char *tpl, char *name, Oid *oid, Oid *tpl_oid, char **fingerprin
 		}
 	}
 
-	if (mint_registry_exec("SELECT spares FROM mint.pool_config WHERE template = $1 AND owner = $2",
+	if (mint_registry_exec("SELECT spares FROM mint.pool_config WHERE template" EQ "$1 AND owner" EQ "$2",
 						   2, types, values, NULL, cfg, 1) > 0 && cfg[0])
 		want = atoi(cfg[0]);
-	if (!OidIsValid(*tpl_oid))
+	/* spares only of a template the refiller's role (the pool's owner) owns */
+	if (!OidIsValid(*tpl_oid) || mint_db_owner(*tpl_oid) != GetUserId())
 		want = 0;
 
 	{
@@ -455,18 +550,18 @@ pool_next(const char *tpl, char *name, Oid *oid, Oid *tpl_oid, char **fingerprin
 		v3[1] = values[1];
 		v3[2] = ObjectIdGetDatum(*tpl_oid);
 		/* spares a hit may take: named by OID and name as in pg_database */
-		(void) mint_registry_exec("SELECT count(*) FROM mint.registry r"
-								  "  JOIN pg_catalog.pg_database d ON d.oid = r.datid AND d.datname = r.datname"
-								  " WHERE r.kind = 'spare' AND r.template = $1 AND r.owner = $2"
-								  "   AND r.template_datid = $3 AND r.state = 'ready'",
+		(void) mint_registry_exec("SELECT pg_catalog.count(*) FROM mint.registry r"
+								  "  JOIN pg_catalog.pg_database d ON d.oid" EQ "r.datid AND d.datname" EQ "r.datname"
+								  " WHERE r.kind" EQ "'spare' AND r.template" EQ "$1 AND r.owner" EQ "$2"
+								  "   AND r.template_datid" EQ "$3 AND r.state" EQ "'ready'",
 								  3, t3, v3, NULL, cnt, 1);
 		have = cnt[0] ? atoi(cnt[0]) : 0;
 		if (have > want)
 		{
 			/* the pool shrank: drop the newest surplus spare */
 			if (mint_registry_exec("SELECT datid, datname FROM mint.registry"
-								   " WHERE kind = 'spare' AND template = $1 AND owner = $2"
-								   "   AND template_datid = $3"
+								   " WHERE kind" EQ "'spare' AND template" EQ "$1 AND owner" EQ "$2"
+								   "   AND template_datid" EQ "$3"
 								   " ORDER BY created_at DESC LIMIT 1",
 								   3, t3, v3, NULL, row, 2) > 0)
 			{
@@ -557,10 +652,7 @@ mint_after_hit_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.session_userid, MINT_BGW_CONN_FLAGS);
-	SetUserIdAndSecContext(args.current_userid, args.sec_context);
-	SetConfigOption("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION);
-	SetConfigOption("statement_timeout", "0", PGC_USERSET, PGC_S_SESSION);
-	SetConfigOption("lock_timeout", "0", PGC_USERSET, PGC_S_SESSION);
+	mint_worker_become(args.current_userid, args.sec_context);
 
 	mint_xact_begin();
 	XactLockTableWait(args.wait_xid, NULL, NULL, XLTW_None);
@@ -569,7 +661,7 @@ mint_after_hit_main(Datum main_arg)
 	/* the hit committed (or not): drop the replaced target if it is ours to drop */
 	mint_xact_begin();
 	values[0] = ObjectIdGetDatum(args.old_oid);
-	if (mint_registry_exec("SELECT datname, state FROM mint.registry WHERE datid = $1",
+	if (mint_registry_exec("SELECT datname, state FROM mint.registry WHERE datid" EQ "$1",
 						   1, types, values, NULL, row, 2) == 0 ||
 		row[1] == NULL || strcmp(row[1], "dropping") != 0)
 		row[0] = NULL;
@@ -598,7 +690,7 @@ wait_for_takers(const char *tpl)
 
 	values[0] = CStringGetTextDatum(tpl);
 	mint_xact_begin();
-	(void) mint_registry_exec("SELECT 1 FROM mint.registry WHERE kind = 'spare' AND template = $1 FOR SHARE",
+	(void) mint_registry_exec("SELECT 1 FROM mint.registry WHERE kind" EQ "'spare' AND template" EQ "$1 FOR SHARE",
 							  1, types, values, NULL, NULL, 0);
 	mint_xact_commit();
 }
@@ -626,9 +718,7 @@ mint_pool_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.owner, MINT_BGW_CONN_FLAGS);
-	SetConfigOption("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION);
-	SetConfigOption("statement_timeout", "0", PGC_USERSET, PGC_S_SESSION);
-	SetConfigOption("lock_timeout", "0", PGC_USERSET, PGC_S_SESSION);
+	mint_worker_become(args.owner, 0);
 
 	if (TransactionIdIsValid(args.wait_xid))
 	{

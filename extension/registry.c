@@ -11,7 +11,8 @@
  * same transaction as the CREATE/RENAME they describe, and run as the owner
  * of the registry table (the role that created the extension): ordinary
  * roles can read the registry but cannot edit it to trick pg_mint into
- * dropping something else.
+ * dropping something else.  The tables are found by identity (objects.c),
+ * and every statement runs with a pinned search_path (guard.c).
  */
 #include "postgres.h"
 
@@ -23,8 +24,10 @@
 #include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
@@ -34,8 +37,6 @@
 #include "utils/syscache.h"
 
 #include "pg_mint.h"
-
-static Oid	registry_owner = InvalidOid;
 
 /*
  * Prepared plans for pg_mint's fixed SQL, kept for the life of the backend
@@ -51,12 +52,22 @@ static struct
 }			plans[MINT_MAX_PLANS];
 static int	nplans = 0;
 
+/*
+ * Run one of pg_mint's fixed statements through SPI (connected by the
+ * caller) with search_path pinned, after checking that the objects its
+ * "mint." names lead to are pg_mint's own.
+ */
 int
 mint_spi_run(const char *sql, int nargs, Oid *types, Datum *values,
 			 const char *nulls, bool read_only, long count)
 {
 	SPIPlanPtr	plan = NULL;
 	int			i;
+	int			level;
+	int			ret;
+
+	(void) mint_objects();
+	level = mint_pin_search_path();
 
 	for (i = 0; i < nplans; i++)
 		if (plans[i].sql == sql)
@@ -80,31 +91,9 @@ mint_spi_run(const char *sql, int nargs, Oid *types, Datum *values,
 			nplans++;
 		}
 	}
-	return SPI_execute_plan(plan, values, nulls, read_only, count);
-}
-
-/* The role that owns mint.registry (cached per backend). */
-Oid
-mint_registry_owner(void)
-{
-	if (!OidIsValid(registry_owner))
-	{
-		Oid			nsp = get_namespace_oid("mint", false);
-		Oid			relid = get_relname_relid("registry", nsp);
-		HeapTuple	tup;
-
-		if (!OidIsValid(relid))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("pg_mint's bookkeeping table mint.registry is missing"),
-					 errhint("Reinstall the extension: DROP EXTENSION pg_mint; CREATE EXTENSION pg_mint;")));
-		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-		if (!HeapTupleIsValid(tup))
-			elog(ERROR, "cache lookup failed for relation %u", relid);
-		registry_owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-		ReleaseSysCache(tup);
-	}
-	return registry_owner;
+	ret = SPI_execute_plan(plan, values, nulls, read_only, count);
+	mint_unpin_search_path(level);
+	return ret;
 }
 
 static char *
@@ -133,25 +122,27 @@ mint_db_named(Oid oid, const char *name)
 	return result;
 }
 
+/* The owner of database oid (catalog cache), InvalidOid when there is none. */
+Oid
+mint_db_owner(Oid oid)
+{
+	HeapTuple	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(oid));
+	Oid			result = InvalidOid;
+
+	if (HeapTupleIsValid(tup))
+	{
+		result = ((Form_pg_database) GETSTRUCT(tup))->datdba;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
 /*
  * Direct index lookups in pg_mint's own tables, for mint.clone()'s checks:
  * an index probe costs a fraction of an SPI query's executor start-up, and
  * every pool hit runs three of them.  Rows are read with the latest snapshot
  * like the SPI lookups; columns are found by name.
  */
-static Oid
-mint_relation(const char *relname)
-{
-	Oid			relid = get_relname_relid(relname, get_namespace_oid("mint", false));
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("pg_mint's bookkeeping relation mint.%s is missing", relname),
-				 errhint("Reinstall the extension: DROP EXTENSION pg_mint; CREATE EXTENSION pg_mint;")));
-	return relid;
-}
-
 static Datum
 column(Relation rel, HeapTuple tup, const char *name, bool *isnull)
 {
@@ -180,17 +171,14 @@ column_text(Relation rel, HeapTuple tup, const char *name, MemoryContext cxt)
 typedef bool (*RowFn) (Relation rel, HeapTuple tup, void *arg);
 
 static void
-scan_text_key(Relation rel, const char *idxname, const char *col, const char *value,
+scan_text_key(Relation rel, Oid idx, const char *col, const char *value,
 			  Snapshot snap, RowFn fn, void *arg)
 {
-	Oid			idx = get_relname_relid(idxname, RelationGetNamespace(rel));
 	Relation	irel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
 
-	if (!OidIsValid(idx))
-		elog(ERROR, "index mint.%s is missing", idxname);
 	irel = index_open(idx, AccessShareLock);
 	ScanKeyInit(&key, get_attnum(RelationGetRelid(rel), col), BTEqualStrategyNumber, F_TEXTEQ,
 				CStringGetTextDatum(value));
@@ -245,18 +233,25 @@ registry_row(Relation rel, HeapTuple tup, void *arg)
 	return true;
 }
 
-/* the pool_config row of a template: its owner if the pool is on */
+/* the pool_config row of a template: its owner (if the pool is on, unless any) */
+typedef struct
+{
+	bool		any;
+	Oid			owner;
+} PoolMatch;
+
 static bool
 pool_row(Relation rel, HeapTuple tup, void *arg)
 {
+	PoolMatch  *m = (PoolMatch *) arg;
 	bool		isnull;
 	Datum		spares = column(rel, tup, "spares", &isnull);
 
-	if (!isnull && DatumGetInt32(spares) > 0)
+	if (m->any || (!isnull && DatumGetInt32(spares) > 0))
 	{
 		Datum		owner = column(rel, tup, "owner", &isnull);
 
-		*(Oid *) arg = isnull ? InvalidOid : DatumGetObjectId(owner);
+		m->owner = isnull ? InvalidOid : DatumGetObjectId(owner);
 	}
 	return true;
 }
@@ -282,14 +277,14 @@ mint_registry_lookup_clone(const char *tpl, Oid *tpl_oid, MintEntry *te,
 	memset(ge, 0, sizeof(*ge));
 	m.cxt = CurrentMemoryContext;
 
-	rel = table_open(mint_relation("registry"), AccessShareLock);
+	rel = table_open(mint_objects()->registry, AccessShareLock);
 	m.datid = InvalidOid;
 	m.name = tpl;
 	m.entry = te;
-	scan_text_key(rel, "registry_datname_key", "datname", tpl, snap, registry_row, &m);
+	scan_text_key(rel, mint_objects()->registry_datname_idx, "datname", tpl, snap, registry_row, &m);
 	m.name = target;
 	m.entry = ge;
-	scan_text_key(rel, "registry_datname_key", "datname", target, snap, registry_row, &m);
+	scan_text_key(rel, mint_objects()->registry_datname_idx, "datname", target, snap, registry_row, &m);
 	table_close(rel, AccessShareLock);
 	UnregisterSnapshot(snap);
 	*pool_owner = mint_pool_config_owner(tpl);
@@ -318,25 +313,40 @@ mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry)
 	m.entry = entry;
 	m.cxt = CurrentMemoryContext;
 	snap = RegisterSnapshot(GetLatestSnapshot());
-	rel = table_open(mint_relation("registry"), AccessShareLock);
-	scan_text_key(rel, "registry_datname_key", "datname", datname, snap, registry_row, &m);
+	rel = table_open(mint_objects()->registry, AccessShareLock);
+	scan_text_key(rel, mint_objects()->registry_datname_idx, "datname", datname, snap, registry_row, &m);
 	table_close(rel, AccessShareLock);
 	UnregisterSnapshot(snap);
 }
 
-/* The owner of tpl's pool if it is on (spares > 0), else InvalidOid. */
-Oid
-mint_pool_config_owner(const char *tpl)
+static Oid
+pool_config_owner(const char *tpl, bool any)
 {
-	Oid			owner = InvalidOid;
+	PoolMatch	m;
 	Relation	rel;
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 
-	rel = table_open(mint_relation("pool_config"), AccessShareLock);
-	scan_text_key(rel, "pool_config_pkey", "template", tpl, snap, pool_row, &owner);
+	m.any = any;
+	m.owner = InvalidOid;
+	rel = table_open(mint_objects()->pool_config, AccessShareLock);
+	scan_text_key(rel, mint_objects()->pool_config_pkey, "template", tpl, snap, pool_row, &m);
 	table_close(rel, AccessShareLock);
 	UnregisterSnapshot(snap);
-	return owner;
+	return m.owner;
+}
+
+/* The recorded owner of tpl's pool if it is on (spares > 0), else InvalidOid. */
+Oid
+mint_pool_config_owner(const char *tpl)
+{
+	return pool_config_owner(tpl, false);
+}
+
+/* The recorded owner of tpl's pool, on or off; InvalidOid when there is none. */
+Oid
+mint_pool_config_owner_any(const char *tpl)
+{
+	return pool_config_owner(tpl, true);
 }
 
 /*
@@ -349,14 +359,29 @@ uint64
 mint_registry_exec(const char *sql, int nargs, Oid *types, Datum *values,
 				   const char *nulls, char **out, int nout)
 {
-	Oid			save_uid;
-	int			save_sec;
-	Oid			owner = mint_registry_owner();
+	MintGuard	guard;
 	MemoryContext cxt = CurrentMemoryContext;
 	uint64		processed = 0;
+	volatile bool ok = false;
 
-	GetUserIdAndSecContext(&save_uid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	/*
+	 * Name uniqueness must be checked at the end of the statement: a
+	 * deferred check cannot be queued in the restricted context below, and
+	 * the caller may have run SET CONSTRAINTS ALL DEFERRED.  (Workers set
+	 * every constraint immediate when their transactions start.)
+	 */
+	if (!IsBackgroundWorker)
+	{
+		ConstraintsSetStmt *immediate = makeNode(ConstraintsSetStmt);
+
+		immediate->constraints = list_make1(makeRangeVar("mint", "registry_datname_key", -1));
+		immediate->deferred = false;
+		(void) mint_objects();
+		AfterTriggerSetState(immediate);
+	}
+
+	memset(&guard, 0, sizeof(guard));
+	mint_guard_enter(&guard, mint_objects()->extowner);
 	PG_TRY();
 	{
 		int			ret;
@@ -372,10 +397,11 @@ mint_registry_exec(const char *sql, int nargs, Oid *types, Datum *values,
 			out[i] = (processed > 0 && SPI_tuptable != NULL) ?
 				dup_value(cxt, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1) : NULL;
 		SPI_finish();
+		ok = true;
 	}
 	PG_FINALLY();
 	{
-		SetUserIdAndSecContext(save_uid, save_sec);
+		mint_guard_exit(&guard, ok);
 	}
 	PG_END_TRY();
 	return processed;
@@ -435,9 +461,9 @@ mint_registry_set(Oid datid, const char *datname, const char *state)
 	values[1] = CStringGetTextDatum(datname);
 	values[2] = CStringGetTextDatum(state);
 	registry_write("UPDATE mint.registry SET datname = $2, state = $3,"
-				   " finished_at = CASE WHEN $3 = 'ready' AND state <> 'ready'"
-				   "   THEN clock_timestamp() ELSE finished_at END"
-				   " WHERE datid = $1",
+				   " finished_at = CASE WHEN $3" EQ "'ready' AND state" NE "'ready'"
+				   "   THEN pg_catalog.clock_timestamp() ELSE finished_at END"
+				   " WHERE datid" EQ "$1",
 				   3, types, values, NULL);
 }
 
@@ -448,5 +474,5 @@ mint_registry_delete(Oid datid)
 	Datum		values[1];
 
 	values[0] = ObjectIdGetDatum(datid);
-	registry_write("DELETE FROM mint.registry WHERE datid = $1", 1, types, values, NULL);
+	registry_write("DELETE FROM mint.registry WHERE datid" EQ "$1", 1, types, values, NULL);
 }

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/trigger.h"
 #include "libpq/libpq.h"
 #include "libpq/pqmq.h"
 #include "miscadmin.h"
@@ -88,11 +89,29 @@ op_context(void)
 	return cxt;
 }
 
+/*
+ * Every transaction of a pg_mint worker runs with search_path pinned in its
+ * own GUC nest level (guard.c), on top of the worker's session setting.
+ */
+static int	xact_guc_level = 0;
+
 void
 mint_xact_begin(void)
 {
+	ConstraintsSetStmt *immediate = makeNode(ConstraintsSetStmt);
+
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	/*
+	 * A worker runs in a restricted security context, where deferred
+	 * triggers may not fire at commit: check mint.registry's deferrable
+	 * name uniqueness at the end of each statement instead (a swap renames
+	 * both rows in one statement).
+	 */
+	immediate->constraints = NIL;
+	immediate->deferred = false;
+	AfterTriggerSetState(immediate);
+	xact_guc_level = mint_pin_search_path();
 	MemoryContextSwitchTo(op_context());
 	PushActiveSnapshot(GetTransactionSnapshot());
 }
@@ -101,8 +120,27 @@ void
 mint_xact_commit(void)
 {
 	PopActiveSnapshot();
+	if (xact_guc_level > 0)
+		mint_unpin_search_path(xact_guc_level);
+	xact_guc_level = 0;
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(op_context());
+}
+
+/*
+ * The start of every pg_mint background worker, after it has connected as
+ * its session user: act as role in a restricted security context (nothing
+ * it runs may change the session), with search_path pinned and no timeouts
+ * of the role's or database's settings (the caller bounds its own wait).
+ */
+void
+mint_worker_become(Oid role, int sec_context)
+{
+	SetUserIdAndSecContext(role, sec_context | SECURITY_RESTRICTED_OPERATION);
+	mint_pin_search_path_for_session();
+	SetConfigOption("statement_timeout", "0", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("lock_timeout", "0", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_USERSET, PGC_S_SESSION);
 }
 
 /*
@@ -252,16 +290,9 @@ mint_worker_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnectionByOid(params->dboid, params->session_userid,
 											  MINT_BGW_CONN_FLAGS);
-	SetUserIdAndSecContext(params->current_userid, params->sec_context);
+	mint_worker_become(params->current_userid, params->sec_context);
 	trace_last = params->launched_at;
 	mint_trace("start and connect");
-
-	/* only pg_catalog on the path: pg_mint's SQL is schema-qualified */
-	SetConfigOption("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION);
-	/* the caller bounds the wait; the worker itself never times out */
-	SetConfigOption("statement_timeout", "0", PGC_USERSET, PGC_S_SESSION);
-	SetConfigOption("lock_timeout", "0", PGC_USERSET, PGC_S_SESSION);
-	SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_USERSET, PGC_S_SESSION);
 
 	PG_TRY();
 	{

@@ -12,8 +12,8 @@
 #     right after it hold the new build, old spares vanish, the pool refills;
 #  8. set_pool(t, 0) and mint.drop(template) drop the spares; mint.drop of a
 #     spare works;
-#  9. ownership: another role cannot change the pool nor gets its spares; a
-#     superuser may take one (and the target it replaces is dropped);
+#  9. ownership: another role cannot change the pool nor gets its spares; nor
+#     does a superuser (it gets a copy of its own);
 # 10. argument and privilege errors;
 #  and a timing diagnostic (pool hit vs plain clone).
 # Restart/cancel: 041_pool_crash.pl; worker-slot pressure and gc: 042_pool_slots.pl.
@@ -289,21 +289,23 @@ INSERT INTO build_marker VALUES ('v2');
 	@c0 = pool_counts($node, 'own_tpl');
 	val($node, "SELECT mint.clone('own_tpl', 'su_clone')");
 	@c1 = pool_counts($node, 'own_tpl');
-	is($c1[0] - $c0[0], 1, '9: a superuser\'s clone may take one of the spares (hit)');
-	ok($spares->{ oid_of($node, 'su_clone') }, '9: ... it did');
-	note('owner of a spare a superuser took: '
-		  . val($node, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'su_clone'"));
-	ok(wait_pool_full($node, 'own_tpl', 2), '9: A\'s pool refills');
+	is_deeply(\@c1, \@c0, '9: a superuser\'s clone takes none of A\'s spares (no hit, no miss)');
+	ok(!$spares->{ oid_of($node, 'su_clone') }, '9: ... it got a copy of its own');
+	is(val($node, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'su_clone'"), 'postgres',
+		'9: ... owned by the superuser, never by another role');
+	ok(wait_pool_full($node, 'own_tpl', 2), '9: A\'s pool is still full');
 
-	# a superuser replacing B's clone with one of A's spares
+	# a superuser replacing B's clone: a copy, B's old database dropped
 	my $b_old = oid_of($node, 'b_clone');
 	@c0 = pool_counts($node, 'own_tpl');
 	val($node, "SELECT mint.clone('own_tpl', 'b_clone')");
 	@c1 = pool_counts($node, 'own_tpl');
-	is($c1[0] - $c0[0], 1, '9: a superuser replaces B\'s clone with a spare of A\'s pool');
+	is_deeply(\@c1, \@c0, '9: a superuser replaces B\'s clone without A\'s spares');
+	is(val($node, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'b_clone'"), 'postgres',
+		'9: ... the new b_clone is the superuser\'s');
 	is(poll_until($node, "SELECT count(*) FROM pg_database WHERE oid = $b_old", '0', 10),
 		'0', '9: ... and B\'s old database is dropped in the background');
-	ok(wait_pool_full($node, 'own_tpl', 2), '9: A\'s pool refills');
+	ok(wait_pool_full($node, 'own_tpl', 2), '9: A\'s pool is untouched');
 
 	# 10. errors
 	is(sqlstate($node, "SELECT mint.set_pool('$T', NULL)"), '22004', '10: spares NULL: 22004');
