@@ -135,10 +135,10 @@ cmd_list(int argc, char **argv, int start)
 	require_extension(conn);
 	res = query_or_die(conn,
 					   "SELECT datname, kind, template, fingerprint, state, owner,"
-					   " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+					   " pg_catalog.to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
 					   " size_bytes, connections, pg_catalog.pg_size_pretty(size_bytes),"
-					   " to_char(created_at, 'YYYY-MM-DD HH24:MI:SS')"
-					   " FROM mint.databases ORDER BY datname COLLATE \"C\"",
+					   " pg_catalog.to_char(created_at, 'YYYY-MM-DD HH24:MI:SS')"
+					   " FROM mint.databases ORDER BY datname COLLATE pg_catalog.\"C\"",
 					   0, NULL, "could not read mint.databases");
 	n = PQntuples(res);
 
@@ -185,16 +185,36 @@ cmd_list(int argc, char **argv, int start)
 		};
 		int			ncol = (int) (sizeof(cols) / sizeof(cols[0]));
 		int			width[16];
+		char	  **shown = xmalloc(sizeof(char *) * (size_t) (n * ncol + 1));
+
+		/*
+		 * what each cell shows: names come from the server, and another
+		 * role's may hold newlines or terminal escapes; the fingerprint is
+		 * shortened to its first 16 bytes
+		 */
+		for (i = 0; i < n; i++)
+			for (c = 0; c < ncol; c++)
+			{
+				const char *val = PQgetvalue(res, i, cols[c]);
+
+				if (cols[c] == L_FINGERPRINT)
+				{
+					char	   *head = xstrndup(val, 16);
+
+					shown[i * ncol + c] = text_escape(head);
+					free(head);
+				}
+				else
+					shown[i * ncol + c] = text_escape(val);
+			}
 
 		for (c = 0; c < ncol; c++)
 		{
 			width[c] = (int) strlen(heads[c]);
 			for (i = 0; i < n; i++)
 			{
-				int			w = (int) strlen(PQgetvalue(res, i, cols[c]));
+				int			w = (int) strlen(shown[i * ncol + c]);
 
-				if (cols[c] == L_FINGERPRINT && w > 16)
-					w = 16;
 				if (w > width[c])
 					width[c] = w;
 			}
@@ -215,10 +235,10 @@ cmd_list(int argc, char **argv, int start)
 		{
 			for (c = 0; c < ncol; c++)
 			{
-				const char *val = PQgetvalue(res, i, cols[c]);
+				const char *val = shown[i * ncol + c];
 
 				if (cols[c] == L_FINGERPRINT)
-					printf("  %.16s", val);
+					printf("  %s", val);
 				else if (cols[c] == L_CONNS || cols[c] == L_SIZE_PRETTY)
 					printf("%s%*s", c ? "  " : "", width[c], val);
 				else
@@ -227,6 +247,9 @@ cmd_list(int argc, char **argv, int start)
 			printf("\n");
 		}
 		printf("(%d database%s)\n", n, n == 1 ? "" : "s");
+		for (i = 0; i < n * ncol; i++)
+			free(shown[i]);
+		free(shown);
 	}
 	PQclear(res);
 	PQfinish(conn);
@@ -287,7 +310,14 @@ cmd_gc(int argc, char **argv, int start)
 						   1, params, "could not preview garbage collection");
 		n = PQntuples(res);
 		for (i = 0; i < n; i++)
-			printf("%s\t%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+		{
+			char	   *datname = text_escape(PQgetvalue(res, i, 0));
+			char	   *reason = text_escape(PQgetvalue(res, i, 1));
+
+			printf("%s\t%s\n", datname, reason);
+			free(datname);
+			free(reason);
+		}
 		log_info("dry run: %d database%s would be dropped", n, n == 1 ? "" : "s");
 	}
 	else
@@ -296,7 +326,12 @@ cmd_gc(int argc, char **argv, int start)
 						   "garbage collection failed");
 		n = PQntuples(res);
 		for (i = 0; i < n; i++)
-			printf("%s\n", PQgetvalue(res, i, 0));
+		{
+			char	   *datname = text_escape(PQgetvalue(res, i, 0));
+
+			printf("%s\n", datname);
+			free(datname);
+		}
 		log_info("dropped %d database%s", n, n == 1 ? "" : "s");
 	}
 	PQclear(res);

@@ -114,7 +114,9 @@ cmd_doctor(int argc, char **argv, int start)
 				*q = ' ';
 		while ((q = strstr(err, "  ")) != NULL)
 			memmove(q, q + 1, strlen(q));
-		report("FAIL", "start the server, or say where it is: -h/-p/-U/-d, --dsn or PG_MINT_DSN, PGHOST/PGPORT/PGUSER, or DATABASE_URL",
+		report("FAIL", connect_setup_failed()
+			   ? "see the server log: pg_mint runs \"SELECT pg_catalog.set_config('search_path', '', false)\" on every connection"
+			   : "start the server, or say where it is: -h/-p/-U/-d, --dsn or PG_MINT_DSN, PGHOST/PGPORT/PGUSER, or DATABASE_URL",
 			   "connection to the maintenance database: %s", err);
 		printf("\n1 problem blocks pg_mint\n");
 		return EXIT_RUNTIME;
@@ -125,8 +127,10 @@ cmd_doctor(int argc, char **argv, int start)
 
 	/* 2. extension */
 	res = doctor_query(conn,
-					   "SELECT (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_mint'),"
-					   " (SELECT default_version FROM pg_catalog.pg_available_extensions WHERE name = 'pg_mint')",
+					   "SELECT (SELECT extversion FROM pg_catalog.pg_extension"
+					   "          WHERE extname OPERATOR(pg_catalog.=) 'pg_mint'),"
+					   " (SELECT default_version FROM pg_catalog.pg_available_extensions"
+					   "   WHERE name OPERATOR(pg_catalog.=) 'pg_mint')",
 					   "the pg_mint extension");
 	if (res)
 	{
@@ -164,7 +168,8 @@ cmd_doctor(int argc, char **argv, int start)
 
 	/* 3. CREATEDB */
 	res = doctor_query(conn,
-					   "SELECT rolcreatedb, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
+					   "SELECT rolcreatedb, rolsuper FROM pg_catalog.pg_roles"
+					   " WHERE rolname OPERATOR(pg_catalog.=) CURRENT_USER",
 					   "the CREATEDB privilege");
 	if (res && PQntuples(res) == 1)
 	{
@@ -189,11 +194,11 @@ cmd_doctor(int argc, char **argv, int start)
 	res = doctor_query(conn,
 					   "SELECT pg_catalog.current_setting('max_worker_processes')::int,"
 					   " (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity"
-					   "   WHERE backend_type NOT IN ('client backend', 'autovacuum launcher',"
-					   "     'autovacuum worker', 'background writer', 'checkpointer', 'walwriter',"
-					   "     'startup', 'walreceiver', 'walsender', 'archiver', 'logger',"
-					   "     'stats collector', 'standalone backend', 'io worker', 'walsummarizer',"
-					   "     'slotsync worker'))::int",
+					   "   WHERE NOT backend_type OPERATOR(pg_catalog.=) ANY (ARRAY['client backend',"
+					   "     'autovacuum launcher', 'autovacuum worker', 'background writer',"
+					   "     'checkpointer', 'walwriter', 'startup', 'walreceiver', 'walsender',"
+					   "     'archiver', 'logger', 'stats collector', 'standalone backend',"
+					   "     'io worker', 'walsummarizer', 'slotsync worker']::pg_catalog.text[]))::int",
 					   "background worker slots");
 	if (res)
 	{
@@ -220,9 +225,10 @@ cmd_doctor(int argc, char **argv, int start)
 	{
 		res = doctor_query(conn,
 						   "SELECT datname, state, connections,"
-						   " to_char(created_at, 'YYYY-MM-DD HH24:MI:SS'),"
+						   " pg_catalog.to_char(created_at, 'YYYY-MM-DD HH24:MI:SS'),"
 						   " coalesce(pg_catalog.pg_size_pretty(size_bytes), '?')"
-						   " FROM mint.databases WHERE kind = 'template' ORDER BY datname COLLATE \"C\"",
+						   " FROM mint.databases WHERE kind OPERATOR(pg_catalog.=) 'template'"
+						   " ORDER BY datname COLLATE pg_catalog.\"C\"",
 						   "templates");
 		if (res)
 		{
@@ -230,17 +236,22 @@ cmd_doctor(int argc, char **argv, int start)
 				report("ok", NULL, "no templates yet (\"pg_mint template NAME -- COMMAND\" builds one)");
 			for (i = 0; i < PQntuples(res); i++)
 			{
-				const char *name = PQgetvalue(res, i, 0);
+				const char *rawname = PQgetvalue(res, i, 0);
 				const char *state = PQgetvalue(res, i, 1);
 				int			conns = atoi(PQgetvalue(res, i, 2));
+
+				/* another role's template name may hold newlines or escapes */
+				char	   *name = text_escape(rawname);
 
 				if (strcmp(state, "ready") == 0 && conns == 0)
 					report("ok", NULL, "template %s is ready (%s, built %s)", name,
 						   PQgetvalue(res, i, 4), PQgetvalue(res, i, 3));
 				else if (strcmp(state, "ready") == 0)
 				{
-					char	   *lit = PQescapeLiteral(conn, name, strlen(name));
+					char	   *rawlit = PQescapeLiteral(conn, rawname, strlen(rawname));
+					char	   *lit = text_escape(rawlit);
 
+					PQfreemem(rawlit);
 					fix = xasprintf("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s;", lit);
 					report("WARN", fix, "template %s is ready but %d session%s connected to it: clones wait 5 s, then fail (55006)",
 						   name, conns, conns == 1 ? " is" : "s are");
@@ -253,15 +264,23 @@ cmd_doctor(int argc, char **argv, int start)
 						   PQgetvalue(res, i, 3));
 				}
 				else
-					report("WARN", "pg_mint gc", "template %s is %s", name, state);
+				{
+					char	   *shown_state = text_escape(state);
+
+					report("WARN", "pg_mint gc", "template %s is %s", name, shown_state);
+					free(shown_state);
+				}
+				free(name);
 			}
 			PQclear(res);
 		}
 
 		res = doctor_query(conn,
 						   "SELECT pg_catalog.count(*) FROM mint.databases"
-						   " WHERE kind = 'clone' AND connections = 0"
-						   "   AND created_at < pg_catalog.clock_timestamp() - interval '1 hour'",
+						   " WHERE kind OPERATOR(pg_catalog.=) 'clone'"
+						   "   AND connections OPERATOR(pg_catalog.=) 0"
+						   "   AND created_at OPERATOR(pg_catalog.<)"
+						   "       (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) interval '1 hour')",
 						   "leftover clones");
 		if (res)
 		{

@@ -291,6 +291,19 @@ prompt_password(void)
 
 /* ---- connecting ---------------------------------------------------------- */
 
+/* run right after connecting, as src/include/fe_utils/connect_utils.h does */
+#define ALWAYS_SECURE_SEARCH_PATH_SQL \
+	"SELECT pg_catalog.set_config('search_path', '', false)"
+
+/* connected, but the session could not be made safe (not a "where" problem) */
+static bool setup_failed = false;
+
+bool
+connect_setup_failed(void)
+{
+	return setup_failed;
+}
+
 PGconn *
 mint_try_connect(char **errmsg_out)
 {
@@ -343,6 +356,37 @@ mint_try_connect(char **errmsg_out)
 		PQfinish(conn);
 		return NULL;
 	}
+
+	/*
+	 * Nothing the server resolves for us may come from a schema another
+	 * role can write to: with an empty search_path only pg_catalog (and
+	 * pg_temp, never for functions and operators) is searched, as in
+	 * PostgreSQL's own client programs (ALWAYS_SECURE_SEARCH_PATH_SQL).  A
+	 * search_path from PGOPTIONS or the role's settings would otherwise let
+	 * an operator or function someone created in, say, public run as us.
+	 * This changes the session only: a COMMAND pg_mint runs connects on its
+	 * own with the user's settings (set_child_env).
+	 */
+	{
+		PGresult   *res = PQexec(conn, ALWAYS_SECURE_SEARCH_PATH_SQL);
+
+		if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+			char	   *msg = xstrdup(m ? m : PQerrorMessage(conn));
+			size_t		l = strlen(msg);
+
+			while (l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
+				msg[--l] = '\0';
+			*errmsg_out = xasprintf("could not clear search_path: %s", msg[0] ? msg : "unknown error");
+			free(msg);
+			setup_failed = true;
+			PQclear(res);
+			PQfinish(conn);
+			return NULL;
+		}
+		PQclear(res);
+	}
 	/* stable, locale-independent output from the server */
 	PQclear(PQexec(conn, "SET client_min_messages = warning"));
 	return conn;
@@ -357,7 +401,8 @@ mint_connect(void)
 	if (!conn)
 	{
 		log_error("could not connect to the maintenance database: %s", err);
-		log_hint("Say where the server is with -h/-p/-U/-d, --dsn or PG_MINT_DSN, PGHOST/PGPORT/PGUSER, or DATABASE_URL.");
+		if (!setup_failed)
+			log_hint("Say where the server is with -h/-p/-U/-d, --dsn or PG_MINT_DSN, PGHOST/PGPORT/PGUSER, or DATABASE_URL.");
 		exit(EXIT_RUNTIME);
 	}
 	return conn;
@@ -367,13 +412,15 @@ void
 require_extension(PGconn *conn)
 {
 	PGresult   *res = query_or_die(conn,
-								   "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_mint'",
+								   "SELECT extversion FROM pg_catalog.pg_extension"
+								   " WHERE extname OPERATOR(pg_catalog.=) 'pg_mint'",
 								   0, NULL, "could not check for the pg_mint extension");
 
 	if (PQntuples(res) == 0)
 	{
 		PGresult   *av = query_or_die(conn,
-									  "SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'pg_mint'",
+									  "SELECT 1 FROM pg_catalog.pg_available_extensions"
+									  " WHERE name OPERATOR(pg_catalog.=) 'pg_mint'",
 									  0, NULL, "could not check for the pg_mint extension");
 		bool		available = PQntuples(av) > 0;
 

@@ -72,6 +72,8 @@ void		sb_free(StrBuf *sb);
 
 /* single-quoted for POSIX sh, safe for eval */
 char	   *shell_quote(const char *s);
+/* control characters of s escaped (\n, \t, \x1b ...) for plain-text output */
+char	   *text_escape(const char *s);
 /* JSON string literal (with the quotes) appended to sb; NULL -> null */
 void		sb_json_string(StrBuf *sb, const char *s);
 
@@ -247,6 +249,13 @@ char	   *url_scrub_message(const char *url, const char *msg);
 PGconn	   *mint_connect(void);
 /* like mint_connect but returns NULL (message already printed) on failure */
 PGconn	   *mint_try_connect(char **errmsg_out);
+/*
+ * true when mint_try_connect failed after connecting: the session's
+ * search_path could not be cleared (every connection pg_mint makes runs
+ * with an empty search_path, so that nothing in a schema another role can
+ * write to is resolved)
+ */
+bool		connect_setup_failed(void);
 /* fail with the CREATE EXTENSION hint unless pg_mint is installed */
 void		require_extension(PGconn *conn);
 /*

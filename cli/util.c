@@ -228,6 +228,36 @@ shell_quote(const char *s)
 	return sb.data;
 }
 
+/*
+ * s fit for a plain-text line on a terminal: control characters (bytes
+ * below 0x20 and 0x7f) become \n, \r, \t or \xHH, so that a name from the
+ * server cannot start a new line or send escape sequences.  Everything else,
+ * UTF-8 multibyte characters included, is copied unchanged.  NULL -> "".
+ */
+char *
+text_escape(const char *s)
+{
+	StrBuf		sb;
+
+	sb_init(&sb);
+	for (; s && *s; s++)
+	{
+		unsigned char c = (unsigned char) *s;
+
+		if (c == '\n')
+			sb_puts(&sb, "\\n");
+		else if (c == '\r')
+			sb_puts(&sb, "\\r");
+		else if (c == '\t')
+			sb_puts(&sb, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			sb_printf(&sb, "\\x%02x", c);
+		else
+			sb_putc(&sb, (char) c);
+	}
+	return sb.data;
+}
+
 void
 sb_json_string(StrBuf *sb, const char *s)
 {

@@ -35,6 +35,9 @@
 #include "compat.h"
 #include "pg_mint.h"
 
+/* how long mint.gc() waits for a lock another transaction holds */
+#define MINT_GC_LOCK_TIMEOUT "2s"
+
 /* a database this worker created and must drop if the operation fails */
 static char cleanup_name[NAMEDATALEN];
 static Oid	cleanup_oid = InvalidOid;
@@ -193,27 +196,92 @@ mint_create_registered(const char *name, const char *from, bool allow_conn,
 }
 
 /*
+ * DROP DATABASE ... WITH (FORCE) in its own transaction.  When it fails
+ * (a session the caller may not terminate, a lock held too long, a cancel)
+ * the database is put back as it was before the drop began: state
+ * restore_state (NULL: leave 'dropping'), IS_TEMPLATE if it was one,
+ * connections allowed again if allow_again, so an error never leaves a
+ * database that mint.gc() would later drop, sessions and all.
+ */
+static void
+drop_or_restore(const char *name, Oid oid, const char *restore_state, bool was_template,
+				bool allow_again)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		mint_xact_begin();
+		if (db_oid(name) == oid)
+			mint_exec(psprintf("DROP DATABASE %s WITH (FORCE)", quote_identifier(name)));
+		mint_xact_commit();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		while (ActiveSnapshotSet())
+			PopActiveSnapshot();
+		if (restore_state != NULL)
+		{
+			mint_xact_begin();
+			if (db_oid(name) == oid)
+			{
+				mint_registry_set(oid, name, restore_state);
+				if (was_template)
+					mint_exec(psprintf("ALTER DATABASE %s IS_TEMPLATE true", quote_identifier(name)));
+				if (allow_again)
+					mint_allow_connections(name, true, false);
+			}
+			mint_xact_commit();
+		}
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+}
+
+/*
  * Drop a database pg_mint created: mark it 'dropping', un-flag a template,
  * DROP DATABASE ... WITH (FORCE), then forget it.  Each step commits, so a
- * crash in between leaves a row mint.gc() finishes.
+ * crash in between leaves a row mint.gc() finishes; a drop that fails puts
+ * the database back as it was (drop_or_restore).  restore_state is the state
+ * to put back (NULL: the state it has now), allow_again whether connections
+ * were allowed before the caller sealed it.
  */
 void
-mint_drop_registered(const char *name, Oid oid)
+mint_drop_registered_ext(const char *name, Oid oid, const char *restore_state, bool allow_again)
 {
+	MintEntry	e;
+	bool		was_template;
+	char	   *prev = NULL;
+
 	mint_xact_begin();
+	mint_registry_lookup(name, oid, &e);
+	if (restore_state != NULL)
+		prev = pstrdup(restore_state);
+	else if (e.found && strcmp(e.state, "dropping") != 0)
+		prev = pstrdup(e.state);
+	was_template = db_is_template(oid);
 	mint_registry_set(oid, name, "dropping");
-	if (db_is_template(oid))
+	if (was_template)
 		mint_exec(psprintf("ALTER DATABASE %s IS_TEMPLATE false", quote_identifier(name)));
 	mint_xact_commit();
 
-	mint_xact_begin();
-	if (db_oid(name) == oid)
-		mint_exec(psprintf("DROP DATABASE %s WITH (FORCE)", quote_identifier(name)));
-	mint_xact_commit();
+	drop_or_restore(name, oid, prev, was_template, allow_again);
 
 	mint_xact_begin();
 	mint_registry_delete(oid);
 	mint_xact_commit();
+}
+
+void
+mint_drop_registered(const char *name, Oid oid)
+{
+	mint_drop_registered_ext(name, oid, NULL, false);
 }
 
 /*
@@ -619,7 +687,7 @@ gc_drop_if_idle(GcRow *r)
 	}
 	mint_xact_commit();
 	if (idle)
-		mint_drop_registered(r->datname, r->datid);
+		mint_drop_registered_ext(r->datname, r->datid, "ready", true);
 	return idle;
 }
 
@@ -672,6 +740,13 @@ op_gc(MintParams *p)
 
 	/* the caller checked that now - older_than is a valid timestamp */
 	cutoff = GetCurrentTimestamp() - p->older_than_us;
+
+	/*
+	 * Never wait long for what another transaction holds (a database, a
+	 * bookkeeping row): skip it and go on, so nobody's open transaction can
+	 * stall everyone's gc.
+	 */
+	SetConfigOption("lock_timeout", MINT_GC_LOCK_TIMEOUT, PGC_USERSET, PGC_S_SESSION);
 
 	mint_xact_begin();
 	values[0] = TimestampTzGetDatum(cutoff);
@@ -732,9 +807,6 @@ op_gc(MintParams *p)
 			/* the database went away (or was renamed) by hand: forget it */
 			mint_xact_begin();
 			mint_registry_delete(r->datid);
-			/* and a template's pool with it */
-			if (strcmp(r->kind, "template") == 0 && !OidIsValid(get_database_oid(r->datname, true)))
-				mint_pool_forget(r->datname);
 			mint_xact_commit();
 			continue;
 		}
@@ -797,9 +869,14 @@ op_gc(MintParams *p)
 			AbortCurrentTransaction();
 			while (ActiveSnapshotSet())
 				PopActiveSnapshot();
-			ereport(WARNING,
-					(errcode(edata->sqlerrcode),
-					 errmsg("mint.gc() could not drop database \"%s\": %s", r->datname, edata->message)));
+			if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+				ereport(NOTICE,
+						(errmsg("mint.gc() skipped database \"%s\": another transaction holds it", r->datname),
+						 errdetail("%s", edata->message)));
+			else
+				ereport(WARNING,
+						(errcode(edata->sqlerrcode),
+						 errmsg("mint.gc() could not drop database \"%s\": %s", r->datname, edata->message)));
 			FreeErrorData(edata);
 			dropped = false;
 		}
@@ -809,6 +886,9 @@ op_gc(MintParams *p)
 		if (dropped)
 			mint_send_result(r->datname);
 	}
+	/* pools of templates that are gone (dropped by hand, say) go too */
+	if (!(p->flags & MINT_FLAG_DRY_RUN))
+		mint_pool_forget_orphans();
 	mint_send_done();
 }
 

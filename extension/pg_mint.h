@@ -222,6 +222,8 @@ extern Oid	mint_create_registered(const char *name, const char *from, bool allow
 								   const char *template_name, Oid template_datid,
 								   const char *fingerprint, int strategy);
 extern void mint_drop_registered(const char *name, Oid oid);
+extern void mint_drop_registered_ext(const char *name, Oid oid, const char *restore_state,
+									 bool allow_again);
 extern bool mint_find_blocker(Oid oid, char **what, char **ident);
 extern void mint_check_blockers(const char *name, Oid oid);
 extern void mint_terminate_sessions(const char *name, Oid oid, int timeout_ms);
@@ -248,6 +250,7 @@ extern Oid	mint_pool_owner(const char *template_name);
 extern Oid	mint_pool_active_owner(Oid owner, Oid tpl_oid);
 extern Oid	mint_pool_owner_for_caller(Oid owner, Oid tpl_oid);
 extern void mint_pool_forget(const char *template_name);
+extern void mint_pool_forget_orphans(void);
 extern void mint_slot_wait_begin(void);
 extern void mint_slot_wait_end(void);
 extern PGDLLEXPORT void mint_pool_main(Datum main_arg);

@@ -129,7 +129,8 @@ mint_pool_owner(const char *tpl)
 
 /*
  * The template tpl is gone for good (mint.drop): forget its pool, so a new
- * template of that name, perhaps another role's, starts without one.
+ * template of that name, perhaps another role's, starts without one.  A row
+ * another transaction holds is left for mint.gc() (see mint_pool_forget_orphans).
  */
 void
 mint_pool_forget(const char *tpl)
@@ -138,10 +139,72 @@ mint_pool_forget(const char *tpl)
 	Datum		values[1];
 
 	values[0] = CStringGetTextDatum(tpl);
-	(void) mint_registry_exec("DELETE FROM mint.pool_config WHERE template" EQ "$1",
+	/* never wait for a transaction that holds the row (set_pool left open) */
+	(void) mint_registry_exec("WITH l AS (SELECT p.template FROM mint.pool_config p"
+							  "            WHERE p.template" EQ "$1 FOR UPDATE SKIP LOCKED)"
+							  " DELETE FROM mint.pool_config p USING l WHERE p.template" EQ "l.template",
 							  1, types, values, NULL, NULL, 0);
 	(void) mint_registry_exec("DELETE FROM mint.pool_events WHERE template" EQ "$1",
 							  1, types, values, NULL, NULL, 0);
+}
+
+/*
+ * mint.gc(): forget the pools of templates that no longer exist (dropped by
+ * hand, or forgotten by a drop while a transaction held the row), except
+ * while someone builds a template of that name (its name lock is held).
+ */
+void
+mint_pool_forget_orphans(void)
+{
+	char	   *row[1];
+	Oid			types[1] = {INT4OID};
+	Datum		values[1];
+	int			k;
+
+	for (k = 0; k < 64; k++)
+	{
+		MintLock	l;
+
+		mint_xact_begin();
+		values[0] = Int32GetDatum(k);
+		if (mint_registry_exec("SELECT p.template FROM mint.pool_config p"
+							   " WHERE NOT EXISTS (SELECT 1 FROM mint.registry t"
+							   "                    WHERE t.kind" EQ "'template' AND t.datname" EQ "p.template)"
+							   " ORDER BY p.template OFFSET $1 LIMIT 1",
+							   1, types, values, NULL, row, 1) == 0)
+		{
+			mint_xact_commit();
+			break;
+		}
+		mint_lock_init(&l, row[0], ExclusiveLock);
+		if (mint_lock_try(&l))
+		{
+			/* re-checked under the name lock, in the statement itself */
+			Oid			t1[1] = {TEXTOID};
+			Datum		v1[1];
+
+			v1[0] = CStringGetTextDatum(row[0]);
+			if (mint_registry_exec("WITH l AS (SELECT p.template FROM mint.pool_config p"
+								   "            WHERE p.template" EQ "$1"
+								   "              AND NOT EXISTS (SELECT 1 FROM mint.registry t"
+								   "                               WHERE t.kind" EQ "'template'"
+								   "                                 AND t.datname" EQ "p.template)"
+								   "            FOR UPDATE OF p SKIP LOCKED)"
+								   " DELETE FROM mint.pool_config p USING l WHERE p.template" EQ "l.template",
+								   1, t1, v1, NULL, NULL, 0) > 0)
+				k--;			/* the next one moved up to this offset */
+			mint_lock_release(&l);
+		}
+		mint_xact_commit();
+	}
+
+	/* hit/miss events of pools that are gone */
+	mint_xact_begin();
+	(void) mint_registry_exec("DELETE FROM mint.pool_events e"
+							  " WHERE NOT EXISTS (SELECT 1 FROM mint.pool_config p"
+							  "                    WHERE p.template" EQ "e.template)",
+							  0, NULL, NULL, NULL, NULL, 0);
+	mint_xact_commit();
 }
 
 /* ---- handing out a spare -------------------------------------------------- */
@@ -681,18 +744,49 @@ mint_after_hit_main(Datum main_arg)
 	proc_exit(0);
 }
 
-/* Wait until every transaction that is taking a spare of tpl has ended. */
+/*
+ * Wait until every transaction that is taking one of our spares of tpl has
+ * ended, but never longer than the linger time and never while callers
+ * wait for a worker slot: a transaction left open after a hit (a DO block
+ * that sleeps, a forgotten BEGIN) must not keep this worker's slot.  If it
+ * is still open then, its hit's work (the replaced clone's drop, the
+ * refill) waits for the next kick or mint.gc().
+ */
 static void
 wait_for_takers(const char *tpl)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
+	Oid			types[2] = {TEXTOID, OIDOID};
+	Datum		values[2];
+	TimestampTz start = GetCurrentTimestamp();
 
 	values[0] = CStringGetTextDatum(tpl);
-	mint_xact_begin();
-	(void) mint_registry_exec("SELECT 1 FROM mint.registry WHERE kind" EQ "'spare' AND template" EQ "$1 FOR SHARE",
-							  1, types, values, NULL, NULL, 0);
-	mint_xact_commit();
+	values[1] = ObjectIdGetDatum(GetUserId());
+	for (;;)
+	{
+		char	   *busy[1];
+		int			rc;
+
+		mint_xact_begin();
+		(void) mint_registry_exec("SELECT (SELECT pg_catalog.count(*) FROM mint.registry"
+								  "         WHERE kind" EQ "'spare' AND template" EQ "$1 AND owner" EQ "$2)"
+								  "       OPERATOR(pg_catalog.-)"
+								  "       (SELECT pg_catalog.count(*) FROM"
+								  "          (SELECT 1 FROM mint.registry"
+								  "            WHERE kind" EQ "'spare' AND template" EQ "$1 AND owner" EQ "$2"
+								  "              FOR SHARE SKIP LOCKED) s)",
+								  2, types, values, NULL, busy, 1);
+		mint_xact_commit();
+		if (busy[0] == NULL || strcmp(busy[0], "0") == 0)
+			return;
+		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), MINT_POOL_LINGER_MS) ||
+			callers_waiting_for_slots())
+			return;
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   MINT_POOL_POLL_MS, PG_WAIT_EXTENSION);
+		if (rc & WL_LATCH_SET)
+			ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /* Is a refiller working on (or lingering for) the pool of tpl? */

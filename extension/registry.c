@@ -444,6 +444,14 @@ mint_registry_insert(Oid datid, const char *datname, const char *kind,
 	values[7] = Int32GetDatum(svn ? atoi(svn) : PG_VERSION_NUM);
 	values[8] = ObjectIdGetDatum(GetUserId());
 
+	/*
+	 * This transaction just created database (datid, datname): a row that
+	 * still names that OID or that name describes an older database dropped
+	 * or renamed by hand, garbage mint.gc() would forget.  Forget it now
+	 * instead of failing on uniqueness (or adopting it).
+	 */
+	registry_write("DELETE FROM mint.registry r WHERE r.datid" EQ "$1 OR r.datname" EQ "$2",
+				   2, types, values, nulls);
 	registry_write("INSERT INTO mint.registry (datid, datname, kind, state, template,"
 				   " template_datid, fingerprint, server_version, owner)"
 				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
