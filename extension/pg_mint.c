@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "fmgr.h"
@@ -21,6 +22,7 @@
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -542,6 +544,39 @@ mint_gc_preview(PG_FUNCTION_ARGS)
 	return gc_common(fcinfo, true);
 }
 
+/*
+ * The pool's refiller logs in as the template's owner and creates databases:
+ * refuse a pool that could never fill (a group role without LOGIN before
+ * PostgreSQL 17, a role without CREATEDB) instead of leaving it empty.
+ */
+static void
+require_refiller_role(const char *tpl, Oid owner)
+{
+	HeapTuple	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(owner));
+	bool		can_login = false;
+	bool		can_create = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_authid a = (Form_pg_authid) GETSTRUCT(tup);
+
+#if PG_VERSION_NUM >= 170000
+		can_login = true;		/* pg_mint's workers bypass the LOGIN check */
+#else
+		can_login = a->rolcanlogin;
+#endif
+		can_create = a->rolsuper || a->rolcreatedb;
+		ReleaseSysCache(tup);
+	}
+	if (!can_login || !can_create)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\", which owns template \"%s\", cannot keep a pool",
+						GetUserNameFromId(owner, true), tpl),
+				 errdetail("Spares are made by a background worker that logs in as the template's owner; that role needs LOGIN and CREATEDB."),
+				 errhint("Give the template to a role with LOGIN and CREATEDB, or grant them to this role.")));
+}
+
 /* ---- mint.set_pool(template text, spares integer) ------------------------- */
 /*
  * A pool belongs to its template's owner: only that role (or a role with its
@@ -602,6 +637,9 @@ mint_set_pool(PG_FUNCTION_ARGS)
 					 errdetail("The template belongs to role \"%s\"; its pool, and every spare in it, would too.",
 							   GetUserNameFromId(owner, true)),
 					 errhint("Only the template's owner or a superuser can change its pool.")));
+
+		if (spares > 0)
+			require_refiller_role(tpl, owner);
 
 		values[0] = CStringGetTextDatum(tpl);
 		values[1] = Int32GetDatum(spares);

@@ -132,6 +132,25 @@ is(sqlstate($node, "SELECT mint.set_pool('v_tpl', 3)", user => 'squat'), '42501'
 		'5: its spares are dropped in the background');
 }
 
+# ---- 6. a pool nobody could fill is refused ----------------------------------
+{
+	is(build_template($node, 'g_tpl', 'g1', $schema, user => 'victim'), 'build', '6: victim builds g_tpl');
+	val($node, 'CREATE ROLE team NOLOGIN CREATEDB; GRANT team TO victim; ALTER DATABASE g_tpl OWNER TO team;');
+	my $want = $node->safe_psql('postgres', 'SHOW server_version_num') >= 170000 ? 'none' : '42501';
+	is(sqlstate($node, "SELECT mint.set_pool('g_tpl', 2)", user => 'victim'), $want,
+		'6: a pool for a template owned by a NOLOGIN group role is refused before PostgreSQL 17 (its refiller could not log in)');
+	val($node, 'ALTER ROLE team LOGIN NOCREATEDB');
+	is(sqlstate($node, "SELECT mint.set_pool('g_tpl', 2)", user => 'victim'), '42501',
+		'6: ... and one whose owner lacks CREATEDB');
+	is(sqlstate($node, "SELECT mint.set_pool('g_tpl', 0)", user => 'victim'), 'none', '6: turning a pool off is always allowed');
+	val($node, 'ALTER ROLE team CREATEDB');
+	is(sqlstate($node, "SELECT mint.set_pool('g_tpl', 1)", user => 'victim'), 'none', '6: with LOGIN and CREATEDB it is accepted');
+	ok(wait_pool_full($node, 'g_tpl', 1), '6: ... and fills, with spares of team');
+	is(val($node, q{SELECT string_agg(DISTINCT pg_get_userbyid(d.datdba), ',') FROM mint.registry r JOIN pg_database d ON d.oid = r.datid WHERE r.kind = 'spare' AND r.template = 'g_tpl'}),
+		'team', '6: ... owned by the template\'s owner');
+	val($node, "SELECT mint.set_pool('g_tpl', 0)", user => 'victim');
+}
+
 is(poll_until($node, q{SELECT count(*) FROM pg_stat_activity WHERE backend_type IN ('pg_mint pool', 'pg_mint worker')}, '0'),
 	'0', 'end: no pg_mint worker left');
 is(consistency_problems($node), '', 'end: registry and catalog agree');
