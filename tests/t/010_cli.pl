@@ -16,6 +16,9 @@ use warnings FATAL => 'all';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/cli_helpers";
+use CliUtil;
 use IPC::Run;
 use POSIX qw(mkfifo);
 use Digest::SHA;
@@ -23,14 +26,7 @@ use File::Path qw(make_path);
 use JSON::PP;
 use Time::HiRes qw(time);
 
-# the program under test: the tree's build if there is one, else PATH
-my $pg_mint = $ENV{PG_MINT_BIN};
-if (!$pg_mint)
-{
-	my $built = ($ENV{TESTDIR} // '.') . '/cli/pg_mint';
-	$pg_mint = -x $built ? $built : 'pg_mint';
-}
-note "testing $pg_mint";
+my $pg_mint = pg_mint_binary();
 
 my $node = PostgreSQL::Test::Cluster->new('cli');
 $node->init;
@@ -49,17 +45,7 @@ my $tmp = PostgreSQL::Test::Utils::tempdir;
 sub pgm
 {
 	my ($args, %o) = @_;
-	my ($out, $err) = ('', '');
-	local %ENV = %ENV;
-	while (my ($k, $v) = each %{ $o{env} // {} })
-	{
-		if (defined $v) { $ENV{$k} = $v } else { delete $ENV{$k} }
-	}
-	IPC::Run::run([ $pg_mint, @$args ],
-		'<', \'', '>', \$out, '2>', \$err,
-		IPC::Run::timeout(120));
-	my $rc = $? & 127 ? 128 + ($? & 127) : $? >> 8;
-	return ($rc, $out, $err);
+	return run_pg_mint($pg_mint, $args, timeout => 120, %o);
 }
 
 # run and check the exit status (and optionally stdout/stderr patterns)

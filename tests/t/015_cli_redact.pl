@@ -21,16 +21,12 @@ use warnings FATAL => 'all';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/cli_helpers";
+use CliUtil;
 use IPC::Run;
 
-# the program under test: the tree's build if there is one, else PATH
-my $pg_mint = $ENV{PG_MINT_BIN};
-if (!$pg_mint)
-{
-	my $built = ($ENV{TESTDIR} // '.') . '/cli/pg_mint';
-	$pg_mint = -x $built ? $built : 'pg_mint';
-}
-note "testing $pg_mint";
+my $pg_mint = pg_mint_binary();
 
 # nothing from the caller's environment says where to connect
 delete $ENV{$_}
@@ -42,17 +38,7 @@ $ENV{PGCONNECT_TIMEOUT} = 5;
 sub pgm
 {
 	my ($args, %o) = @_;
-	my ($out, $err) = ('', '');
-	local %ENV = %ENV;
-	while (my ($k, $v) = each %{ $o{env} // {} })
-	{
-		if (defined $v) { $ENV{$k} = $v } else { delete $ENV{$k} }
-	}
-	IPC::Run::run([ $pg_mint, @$args ],
-		'<', \'', '>', \$out, '2>', \$err,
-		IPC::Run::timeout(60));
-	my $rc = $? & 127 ? 128 + ($? & 127) : $? >> 8;
-	return ($rc, $out, $err);
+	return run_pg_mint($pg_mint, $args, timeout => 60, %o);
 }
 
 # run one case:
