@@ -208,6 +208,7 @@ extern void mint_trace_start(void);
 extern void mint_exec(const char *sql);
 extern void mint_rename_database(const char *from, const char *to, bool nested);
 extern void mint_allow_connections(const char *name, bool allow, bool nested);
+extern bool mint_in_worker;		/* this process is one of pg_mint's workers */
 extern void mint_worker_become(Oid role, int sec_context);
 extern void mint_xact_begin(void);
 extern void mint_xact_commit(void);

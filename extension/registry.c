@@ -370,7 +370,7 @@ mint_registry_exec(const char *sql, int nargs, Oid *types, Datum *values,
 	 * the caller may have run SET CONSTRAINTS ALL DEFERRED.  (Workers set
 	 * every constraint immediate when their transactions start.)
 	 */
-	if (!IsBackgroundWorker)
+	if (!mint_in_worker)
 	{
 		ConstraintsSetStmt *immediate = makeNode(ConstraintsSetStmt);
 

@@ -133,9 +133,12 @@ mint_xact_commit(void)
  * it runs may change the session), with search_path pinned and no timeouts
  * of the role's or database's settings (the caller bounds its own wait).
  */
+bool		mint_in_worker = false;
+
 void
 mint_worker_become(Oid role, int sec_context)
 {
+	mint_in_worker = true;
 	SetUserIdAndSecContext(role, sec_context | SECURITY_RESTRICTED_OPERATION);
 	mint_pin_search_path_for_session();
 	SetConfigOption("statement_timeout", "0", PGC_USERSET, PGC_S_SESSION);
