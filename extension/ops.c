@@ -48,20 +48,6 @@ db_oid(const char *name)
 	return get_database_oid(name, true);
 }
 
-static bool
-db_is_template(Oid oid)
-{
-	HeapTuple	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(oid));
-	bool		result = false;
-
-	if (HeapTupleIsValid(tup))
-	{
-		result = ((Form_pg_database) GETSTRUCT(tup))->datistemplate;
-		ReleaseSysCache(tup);
-	}
-	return result;
-}
-
 static const char *
 strategy_clause(int strategy)
 {
@@ -265,7 +251,7 @@ mint_drop_registered_ext(const char *name, Oid oid, const char *restore_state, b
 		prev = pstrdup(restore_state);
 	else if (e.found && strcmp(e.state, "dropping") != 0)
 		prev = pstrdup(e.state);
-	was_template = db_is_template(oid);
+	was_template = mint_db_is_template(oid);
 	mint_registry_set(oid, name, "dropping");
 	if (was_template)
 		mint_exec(psprintf("ALTER DATABASE %s IS_TEMPLATE false", quote_identifier(name)));

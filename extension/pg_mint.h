@@ -170,6 +170,7 @@ typedef struct MintEntry
 extern void mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry);
 extern bool mint_db_named(Oid oid, const char *name);
 extern Oid	mint_db_owner(Oid oid);
+extern bool mint_db_is_template(Oid oid);
 extern Oid	mint_pool_config_owner(const char *tpl);
 extern Oid	mint_pool_config_owner_any(const char *tpl);
 extern void mint_registry_lookup_clone(const char *tpl, Oid *tpl_oid, MintEntry *te,

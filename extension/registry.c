@@ -57,17 +57,12 @@ static int	nplans = 0;
  * caller) with search_path pinned, after checking that the objects its
  * "mint." names lead to are pg_mint's own.
  */
-int
-mint_spi_run(const char *sql, int nargs, Oid *types, Datum *values,
-			 const char *nulls, bool read_only, long count)
+static int
+spi_run_pinned(const char *sql, int nargs, Oid *types, Datum *values,
+			   const char *nulls, bool read_only, long count)
 {
 	SPIPlanPtr	plan = NULL;
 	int			i;
-	int			level;
-	int			ret;
-
-	(void) mint_objects();
-	level = mint_pin_search_path();
 
 	for (i = 0; i < nplans; i++)
 		if (plans[i].sql == sql)
@@ -91,7 +86,19 @@ mint_spi_run(const char *sql, int nargs, Oid *types, Datum *values,
 			nplans++;
 		}
 	}
-	ret = SPI_execute_plan(plan, values, nulls, read_only, count);
+	return SPI_execute_plan(plan, values, nulls, read_only, count);
+}
+
+int
+mint_spi_run(const char *sql, int nargs, Oid *types, Datum *values,
+			 const char *nulls, bool read_only, long count)
+{
+	int			level;
+	int			ret;
+
+	(void) mint_objects();
+	level = mint_pin_search_path();
+	ret = spi_run_pinned(sql, nargs, types, values, nulls, read_only, count);
 	mint_unpin_search_path(level);
 	return ret;
 }
@@ -105,36 +112,46 @@ dup_value(MemoryContext cxt, HeapTuple tup, TupleDesc desc, int col)
 }
 
 /*
- * Is database oid named name?  A catalog cache probe: cheaper than looking
- * the name up in pg_database's index, which PostgreSQL has no cache for.
+ * The fixed columns of database oid's pg_database row, from the catalog
+ * cache (PostgreSQL has no cache by name); false when there is none.
  */
+static bool
+database_row(Oid oid, FormData_pg_database *row)
+{
+	HeapTuple	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(oid));
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	memcpy(row, GETSTRUCT(tup), sizeof(*row));
+	ReleaseSysCache(tup);
+	return true;
+}
+
+/* Is database oid named name? */
 bool
 mint_db_named(Oid oid, const char *name)
 {
-	HeapTuple	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(oid));
-	bool		result = false;
+	FormData_pg_database row;
 
-	if (HeapTupleIsValid(tup))
-	{
-		result = strcmp(NameStr(((Form_pg_database) GETSTRUCT(tup))->datname), name) == 0;
-		ReleaseSysCache(tup);
-	}
-	return result;
+	return database_row(oid, &row) && strcmp(NameStr(row.datname), name) == 0;
 }
 
-/* The owner of database oid (catalog cache), InvalidOid when there is none. */
+/* The owner of database oid, InvalidOid when there is none. */
 Oid
 mint_db_owner(Oid oid)
 {
-	HeapTuple	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(oid));
-	Oid			result = InvalidOid;
+	FormData_pg_database row;
 
-	if (HeapTupleIsValid(tup))
-	{
-		result = ((Form_pg_database) GETSTRUCT(tup))->datdba;
-		ReleaseSysCache(tup);
-	}
-	return result;
+	return database_row(oid, &row) ? row.datdba : InvalidOid;
+}
+
+/* Is database oid flagged IS_TEMPLATE? */
+bool
+mint_db_is_template(Oid oid)
+{
+	FormData_pg_database row;
+
+	return database_row(oid, &row) && row.datistemplate;
 }
 
 /*
@@ -389,7 +406,8 @@ mint_registry_exec(const char *sql, int nargs, Oid *types, Datum *values,
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		ret = mint_spi_run(sql, nargs, types, values, nulls, false, 0);
+		/* the guard verified pg_mint's objects and pinned search_path */
+		ret = spi_run_pinned(sql, nargs, types, values, nulls, false, 0);
 		if (ret < 0)
 			elog(ERROR, "pg_mint bookkeeping statement failed: %s", SPI_result_code_string(ret));
 		processed = SPI_processed;
