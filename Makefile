@@ -6,6 +6,7 @@
 #   make test            everything, from a fresh machine, on a throwaway cluster
 #   make demo            build a template once and clone it for 4 workers
 #   make bench           benchmarks (bench/run)
+#   make test-matrix     build and test on PostgreSQL 13..18 (tests/matrix)
 
 EXTENSION  = pg_mint
 MODULE_big = pg_mint
@@ -79,9 +80,13 @@ all install installcheck:
 	@echo "pg_config not found: apt-get install postgresql-server-dev-15 libpq-dev (or set PG_CONFIG)"; exit 1
 endif
 
-.PHONY: test demo bench install-cli uninstall-cli clean-cli
+.PHONY: test test-matrix demo bench install-cli uninstall-cli clean-cli
 test:
 	bash tests/run
+
+# MAJORS="13 17" to pick majors; see tests/matrix for the details
+test-matrix:
+	bash tests/matrix $(MAJORS)
 
 demo:
 	bash examples/demo/run

@@ -71,7 +71,7 @@ prepared_xact_in(Oid oid, char **gid)
 			break;
 		if (!fcinfo->isnull)
 		{
-			HeapTupleHeader t = DatumGetHeapTupleHeader(d);
+			HeapTupleHeader t = mint_DatumGetHeapTupleHeader(d);
 			bool		isnull;
 			Datum		dbid = GetAttributeByNum(t, 5, &isnull);
 

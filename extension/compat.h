@@ -72,13 +72,14 @@
 #endif
 
 /*
- * Does the current user have CREATEDB?  have_createdb_privilege() is
- * exported from 15 on; before that read rolcreatedb from the syscache.
+ * Does the current user have CREATEDB?  have_createdb_privilege() is exported
+ * only from 16 and from a late 15 minor: a build against 15.20's headers would
+ * not load on 15.18.  Read rolcreatedb from the syscache below 16.
  */
 static inline bool
 mint_have_createdb_privilege(void)
 {
-#if PG_VERSION_NUM >= 150000
+#if PG_VERSION_NUM >= 160000
 	return have_createdb_privilege();
 #else
 	bool		result = false;
@@ -95,5 +96,13 @@ mint_have_createdb_privilege(void)
 	return result;
 #endif
 }
+
+/*
+ * A composite Datum as a tuple header.  DatumGetHeapTupleHeader() became an
+ * exported function in a late 17 minor (17.12): calling it would make a
+ * build need a symbol that 17.0 .. 17.11 lack.  The row comes from a
+ * function of the running server, so detoasting it is all the old macro did.
+ */
+#define mint_DatumGetHeapTupleHeader(d) ((HeapTupleHeader) PG_DETOAST_DATUM(d))
 
 #endif							/* MINT_COMPAT_H */

@@ -165,9 +165,27 @@ column(Relation rel, HeapTuple tup, const char *name, bool *isnull)
 {
 	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
 
+	TupleDesc	desc = RelationGetDescr(rel);
+	Datum	   *values;
+	bool	   *nulls;
+	Datum		result;
+
 	if (attnum == InvalidAttrNumber)
 		elog(ERROR, "column \"%s\" of %s is missing", name, RelationGetRelationName(rel));
-	return heap_getattr(tup, attnum, RelationGetDescr(rel), isnull);
+
+	/*
+	 * heap_deform_tuple(), not the inline heap_getattr(): the inline one
+	 * calls functions that only some minor releases export (17.12 added
+	 * heap_datum_check()), and a build must load on every minor of its major.
+	 */
+	values = palloc(desc->natts * sizeof(Datum));
+	nulls = palloc(desc->natts * sizeof(bool));
+	heap_deform_tuple(tup, desc, values, nulls);
+	*isnull = nulls[attnum - 1];
+	result = values[attnum - 1];
+	pfree(values);
+	pfree(nulls);
+	return result;
 }
 
 static char *

@@ -261,6 +261,38 @@ mint_worker_finishing(void)
 	QueryCancelPending = false; /* a termination that came too late */
 }
 
+/*
+ * After mint_op_run() failed: undo what it made (mint_op_cleanup), the
+ * original error already copied out.  A cleanup that fails itself is logged
+ * and left to mint.gc().  A function of its own so that its PG_TRY does not
+ * nest inside the caller's (their hidden locals would shadow each other).
+ *
+ * No HOLD_INTERRUPTS here: DROP DATABASE waits for every backend (this one
+ * too) to absorb a ProcSignalBarrier, which happens only where interrupts
+ * are serviced.
+ */
+static void
+cleanup_after_error(MintParams *params)
+{
+	PG_TRY();
+	{
+		mint_op_cleanup(params);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *cdata;
+
+		MemoryContextSwitchTo(TopMemoryContext);
+		cdata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("pg_mint could not clean up after an error: %s", cdata->message),
+				 errhint("mint.gc() will remove the leftover.")));
+	}
+	PG_END_TRY();
+}
+
 void
 mint_worker_main(Datum main_arg)
 {
@@ -316,29 +348,7 @@ mint_worker_main(Datum main_arg)
 		while (ActiveSnapshotSet())
 			PopActiveSnapshot();
 
-		/*
-		 * No HOLD_INTERRUPTS here: DROP DATABASE waits for every backend
-		 * (this one too) to absorb a ProcSignalBarrier, which happens only
-		 * where interrupts are serviced.
-		 */
-		PG_TRY();
-		{
-			mint_op_cleanup(params);
-		}
-		PG_CATCH();
-		{
-			/* cleanup failed: leave the leftover to mint.gc(), log why */
-			ErrorData  *cdata;
-
-			MemoryContextSwitchTo(TopMemoryContext);
-			cdata = CopyErrorData();
-			FlushErrorState();
-			AbortCurrentTransaction();
-			ereport(LOG,
-					(errmsg("pg_mint could not clean up after an error: %s", cdata->message),
-					 errhint("mint.gc() will remove the leftover.")));
-		}
-		PG_END_TRY();
+		cleanup_after_error(params);
 
 		/* report the original error with its SQLSTATE, detail and hint */
 		edata->elevel = ERROR;

@@ -370,7 +370,15 @@ INSERT INTO build_marker VALUES ('v2');
 	val($node, 'SELECT pg_reload_conf()');
 	note("12: WAL for one hit and its refill: $fc bytes with file_copy, $wl with wal_log; template $tpl_size bytes");
 	cmp_ok($fc, '<', $tpl_size / 4, '12: file_copy spares: WAL well below the template size');
-	cmp_ok($wl, '>', $tpl_size / 2, '12: pool_strategy = wal_log: the template goes through the WAL');
+	if (val($node, 'SHOW server_version_num') >= 150000)
+	{
+		cmp_ok($wl, '>', $tpl_size / 2, '12: pool_strategy = wal_log: the template goes through the WAL');
+	}
+	else
+	{
+		# before 15 CREATE DATABASE has no STRATEGY: every copy is a file copy
+		cmp_ok($wl, '<', $tpl_size / 4, '12: before 15, pool_strategy = wal_log still copies files');
+	}
 	val($node, "SELECT mint.drop('strategy_probe')");
 }
 
