@@ -23,6 +23,7 @@ OBJS = \
 	extension/ops.o \
 	extension/blockers.o \
 	extension/pool.o \
+	extension/reflink.o \
 	extension/worker_name.o \
 	extension/sha256.o
 DATA = $(wildcard sql/pg_mint--*.sql)

@@ -48,9 +48,39 @@ db_oid(const char *name)
 	return get_database_oid(name, true);
 }
 
+/*
+ * The STRATEGY clause of a copy of database `from` (whose OID is from_oid).
+ * clone, and auto where cloning works, use FILE_COPY with file_copy_method
+ * = clone for the current transaction only; clone fails where it cannot
+ * share blocks, auto then falls back to the server's default.
+ */
 static const char *
-strategy_clause(int strategy)
+strategy_clause(int strategy, const char *from, Oid from_oid)
 {
+	if (strategy == MINT_STRATEGY_CLONE || strategy == MINT_STRATEGY_AUTO)
+	{
+		char	   *why = NULL;
+		Oid			spcoid = mint_db_tablespace(from_oid);
+
+		if (OidIsValid(spcoid) && mint_can_clone_files(spcoid, &why))
+		{
+#if PG_VERSION_NUM >= 180000
+			(void) set_config_option("file_copy_method", "clone", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_LOCAL, true, ERROR, false);
+			mint_trace("reflink probe: clone");
+			return " STRATEGY file_copy";
+#endif
+		}
+		mint_trace("reflink probe: no clone");
+		if (strategy == MINT_STRATEGY_CLONE)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot clone the files of database \"%s\"", from),
+					 errdetail("%s.", why ? why : "the database has no tablespace"),
+					 errhint("Strategy clone needs PostgreSQL 18 and a file system with reflinks (XFS made with reflink=1, btrfs); "
+							 "strategy auto clones where it can and copies elsewhere.")));
+		return "";
+	}
 #ifdef MINT_HAVE_STRATEGY
 	if (strategy == MINT_STRATEGY_WAL_LOG)
 		return " STRATEGY wal_log";
@@ -161,14 +191,15 @@ mint_create_registered(const char *name, const char *from, bool allow_conn,
 	StringInfoData sql;
 	Oid			oid;
 
+	mint_xact_begin();
+	/* in the transaction: the strategy may set file_copy_method for it */
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE DATABASE %s", quote_identifier(name));
 	if (from)
-		appendStringInfo(&sql, " TEMPLATE %s%s", quote_identifier(from), strategy_clause(strategy));
+		appendStringInfo(&sql, " TEMPLATE %s%s", quote_identifier(from),
+						 strategy_clause(strategy, from, db_oid(from)));
 	if (!allow_conn)
 		appendStringInfoString(&sql, " ALLOW_CONNECTIONS false");
-
-	mint_xact_begin();
 	mint_exec(sql.data);
 	/* from here on nothing may interrupt us before the row commits */
 	HOLD_INTERRUPTS();

@@ -41,6 +41,8 @@ static const struct config_enum_entry strategy_options[] = {
 	{"default", MINT_STRATEGY_DEFAULT, false},
 	{"wal_log", MINT_STRATEGY_WAL_LOG, false},
 	{"file_copy", MINT_STRATEGY_FILE_COPY, false},
+	{"clone", MINT_STRATEGY_CLONE, false},
+	{"auto", MINT_STRATEGY_AUTO, false},
 	{NULL, 0, false}
 };
 
@@ -52,7 +54,10 @@ _PG_init(void)
 	DefineCustomEnumVariable("pg_mint.strategy",
 							 "CREATE DATABASE strategy pg_mint uses for clones.",
 							 "default uses the server's default (WAL_LOG on PostgreSQL 15 and later); "
-							 "wal_log and file_copy need PostgreSQL 15 or later and are ignored before.",
+							 "wal_log and file_copy need PostgreSQL 15 or later and are ignored before; "
+							 "clone is FILE_COPY with file_copy_method = clone (PostgreSQL 18, a file "
+							 "system with reflinks) and fails elsewhere; auto is clone where it works, "
+							 "else default.",
 							 &mint_strategy, MINT_STRATEGY_DEFAULT, strategy_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("pg_mint.pool_strategy",
@@ -61,7 +66,7 @@ _PG_init(void)
 							 "fill the WAL buffers that every foreground commit needs; it forces two "
 							 "checkpoints per spare.  Read by the refiller: set it in postgresql.conf, "
 							 "ALTER SYSTEM, or ALTER ROLE for the pool's owner.  Ignored before "
-							 "PostgreSQL 15.",
+							 "PostgreSQL 15.  clone and auto as for pg_mint.strategy.",
 							 &mint_pool_strategy, MINT_STRATEGY_FILE_COPY, strategy_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_mint.worker_wait_timeout",

@@ -51,7 +51,9 @@ typedef enum MintStrategy
 {
 	MINT_STRATEGY_DEFAULT = 0,
 	MINT_STRATEGY_WAL_LOG,
-	MINT_STRATEGY_FILE_COPY
+	MINT_STRATEGY_FILE_COPY,
+	MINT_STRATEGY_CLONE,		/* FILE_COPY with file_copy_method = clone (18+) */
+	MINT_STRATEGY_AUTO			/* CLONE where the file system can, else DEFAULT */
 } MintStrategy;
 
 /*
@@ -171,6 +173,7 @@ extern void mint_registry_lookup(const char *datname, Oid datid, MintEntry *entr
 extern bool mint_db_named(Oid oid, const char *name);
 extern Oid	mint_db_owner(Oid oid);
 extern bool mint_db_is_template(Oid oid);
+extern Oid	mint_db_tablespace(Oid oid);
 extern Oid	mint_pool_config_owner(const char *tpl);
 extern Oid	mint_pool_config_owner_any(const char *tpl);
 extern void mint_registry_lookup_clone(const char *tpl, Oid *tpl_oid, MintEntry *te,
@@ -256,5 +259,8 @@ extern void mint_pool_forget_orphans(void);
 extern void mint_slot_wait_begin(void);
 extern void mint_slot_wait_end(void);
 extern PGDLLEXPORT void mint_pool_main(Datum main_arg);
+
+/* reflink.c */
+extern bool mint_can_clone_files(Oid spcoid, char **why);
 
 #endif							/* PG_MINT_H */

@@ -127,6 +127,15 @@ database_row(Oid oid, FormData_pg_database *row)
 	return true;
 }
 
+/* The default tablespace of database oid, or InvalidOid when it is gone. */
+Oid
+mint_db_tablespace(Oid oid)
+{
+	FormData_pg_database row;
+
+	return database_row(oid, &row) ? row.dattablespace : InvalidOid;
+}
+
 /* Is database oid named name? */
 bool
 mint_db_named(Oid oid, const char *name)
