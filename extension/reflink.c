@@ -20,9 +20,12 @@
 #endif
 
 #include "commands/tablespace.h"
+#include "fmgr.h"
 #include "miscadmin.h"
-#include "common/file_utils.h"	/* PG_TEMP_FILE_PREFIX, from 16 */
-#include "storage/fd.h"			/* PG_TEMP_FILE_PREFIX, before 16 */
+#include "storage/fd.h"
+#if PG_VERSION_NUM >= 180000
+#include "common/file_utils.h"	/* PG_TEMP_FILE_PREFIX moved here */
+#endif
 
 #include "pg_mint.h"
 
