@@ -13,7 +13,7 @@ that size, then runs every contender once per round, in a shuffled order:
 
 The clock runs around the one SQL round trip; the copy is dropped (untimed)
 before the next run, and the disk space the copy took is read from the file
-system (statvfs) before that drop.  Writes JSON to stdout.
+system (statvfs, after a checkpoint and sync) before that drop.  Writes JSON to stdout.
 """
 import argparse
 import json
@@ -89,7 +89,7 @@ def main():
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_mint")
         out["server"] = conn.execute("SHOW server_version").fetchone()[0]
         out["settings"] = dict(conn.execute(
-            "SELECT name, setting FROM pg_settings WHERE name IN "
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
             "('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', "
             "'max_wal_size', 'checkpoint_timeout', 'wal_level', 'file_copy_method')").fetchall())
         for mb in [int(s) for s in a.sizes.split(",")]:
@@ -105,6 +105,10 @@ def main():
                     conn.execute("CHECKPOINT")
                     before = used_bytes(a.mount)
                     times[key].append(run_one(conn, key, tpl, target))
+                    # (untimed) write everything out first: XFS allocates
+                    # blocks at write-back, not at write()
+                    conn.execute("CHECKPOINT")
+                    os.sync()
                     space[key].append(max(0, used_bytes(a.mount) - before))
                     drop(conn, key, target)
             out["sizes"].append({
