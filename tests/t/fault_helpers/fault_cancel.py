@@ -131,7 +131,11 @@ def main():
         run_case("clone replacing a target (private copy made, swap waiting)", how,
                  "SELECT mint.clone(%s, %s)", (TPL, "fault_cancel_old"),
                  hold_db="fault_cancel_old", target="fault_cancel_old", target_existed=True,
-                 wait_fn=lambda pid: worker_waits_on_lock(mon) and private_dbs(mon))
+                 wait_fn=lambda pid: worker_waits_on_lock(mon) and private_dbs(mon),
+                 # the copy of the 76 MB template comes first and must fit in
+                 # the timeout, also on a loaded machine; the swap then waits
+                 # for the holder until the timeout ends it
+                 timeout_ms=3000)
 
     # template_begin waiting for another builder
     for how in ("statement_timeout", "pg_cancel_backend"):
