@@ -24,6 +24,11 @@ OBJS = \
 	extension/blockers.o \
 	extension/pool.o \
 	extension/reflink.o \
+	extension/exec.o \
+	extension/spawn.o \
+	extension/checks.o \
+	extension/steps.o \
+	extension/refill.o \
 	extension/worker_name.o \
 	extension/sha256.o
 DATA = $(wildcard sql/pg_mint--*.sql)

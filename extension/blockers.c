@@ -11,6 +11,9 @@
  * querying pg_prepared_xacts, pg_replication_slots and pg_subscription: they
  * run on every clone that replaces a database, including the warm pool's
  * sub-millisecond hit path.
+ *
+ * Layer: primitives.  Called by checks.c (errors) and ops.c (gc notices);
+ * calls nothing of pg_mint's.
  */
 #include "postgres.h"
 
@@ -151,41 +154,79 @@ subscription_in(Oid oid, char **subname)
 
 /*
  * Something that outlives session termination and uses database oid?
- * Fills *what (a noun phrase) and *ident (its name) when it finds one.
+ * Returns its kind and sets *ident to its name.
  */
-bool
-mint_find_blocker(Oid oid, char **what, char **ident)
+MintBlocker
+mint_find_blocker(Oid oid, char **ident)
 {
 	if (prepared_xact_in(oid, ident))
-		*what = "prepared transaction";
-	else if (active_slot_in(oid, ident))
-		*what = "active replication slot";
-	else if (subscription_in(oid, ident))
-		*what = "subscription";
-	else
-		return false;
-	return true;
+		return MINT_BLOCKER_PREPARED_XACT;
+	if (active_slot_in(oid, ident))
+		return MINT_BLOCKER_SLOT;
+	if (subscription_in(oid, ident))
+		return MINT_BLOCKER_SUBSCRIPTION;
+	return MINT_BLOCKER_NONE;
 }
 
 /* Refuse, naming the culprit, when something like that uses the database. */
 void
 mint_check_blockers(const char *name, Oid oid)
 {
-	char	   *what;
 	char	   *ident;
-	const char *hint;
 
-	if (!mint_find_blocker(oid, &what, &ident))
-		return;
-	if (what[0] == 'p')
-		hint = "Finish it with COMMIT PREPARED or ROLLBACK PREPARED, then retry.";
-	else if (what[0] == 'a')
-		hint = "Stop the slot's consumer or drop the slot with pg_drop_replication_slot(), then retry.";
-	else
-		hint = "Drop the subscription with DROP SUBSCRIPTION, then retry.";
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_IN_USE),
-			 errmsg("database \"%s\" is used by %s \"%s\"", name, what, ident),
-			 errdetail("pg_mint left database \"%s\" as it was.", name),
-			 errhint("%s", hint)));
+	switch (mint_find_blocker(oid, &ident))
+	{
+		case MINT_BLOCKER_NONE:
+			break;
+		case MINT_BLOCKER_PREPARED_XACT:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("database \"%s\" is used by prepared transaction \"%s\"", name, ident),
+					 errdetail("pg_mint left database \"%s\" as it was.", name),
+					 errhint("Finish it with COMMIT PREPARED or ROLLBACK PREPARED, then retry.")));
+			break;
+		case MINT_BLOCKER_SLOT:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("database \"%s\" is used by active replication slot \"%s\"", name, ident),
+					 errdetail("pg_mint left database \"%s\" as it was.", name),
+					 errhint("Stop the slot's consumer or drop the slot with pg_drop_replication_slot(), then retry.")));
+			break;
+		case MINT_BLOCKER_SUBSCRIPTION:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("database \"%s\" is used by subscription \"%s\"", name, ident),
+					 errdetail("pg_mint left database \"%s\" as it was.", name),
+					 errhint("Drop the subscription with DROP SUBSCRIPTION, then retry.")));
+			break;
+	}
+}
+
+/* mint.gc() leaves database name alone: say why, in a NOTICE.  False when nothing blocks it. */
+bool
+mint_gc_skip_blocked(const char *name, Oid oid)
+{
+	char	   *ident;
+
+	switch (mint_find_blocker(oid, &ident))
+	{
+		case MINT_BLOCKER_NONE:
+			return false;
+		case MINT_BLOCKER_PREPARED_XACT:
+			ereport(NOTICE,
+					(errmsg("mint.gc() skipped database \"%s\": it is used by prepared transaction \"%s\"",
+							name, ident)));
+			break;
+		case MINT_BLOCKER_SLOT:
+			ereport(NOTICE,
+					(errmsg("mint.gc() skipped database \"%s\": it is used by active replication slot \"%s\"",
+							name, ident)));
+			break;
+		case MINT_BLOCKER_SUBSCRIPTION:
+			ereport(NOTICE,
+					(errmsg("mint.gc() skipped database \"%s\": it is used by subscription \"%s\"",
+							name, ident)));
+			break;
+	}
+	return true;
 }

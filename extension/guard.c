@@ -16,6 +16,9 @@
  *  - a switch of role adds SECURITY_RESTRICTED_OPERATION, so nothing run
  *    meanwhile may change the session (SET ROLE, temporary tables, ...);
  *  - every operator and function in pg_mint's SQL is schema-qualified.
+ *
+ * Layer: primitives (bottom).  Called by registry.c and exec.c; calls
+ * objects.c.
  */
 #include "postgres.h"
 

@@ -15,6 +15,10 @@
  *
  * When all max_worker_processes slots are busy the caller polls for a free
  * one until pg_mint.worker_wait_timeout (or statement_timeout) ends it.
+ *
+ * Layer: executor, caller side.  Called by pg_mint.c; calls spawn.c (to
+ * register the worker), locks.c (slot waiters) and pool.c (to give the
+ * refillers their slots back after a wait).
  */
 #include "postgres.h"
 
@@ -42,23 +46,6 @@ slot_wait_context(void *arg)
 }
 
 /* Register the worker, waiting for a free slot if necessary. */
-/*
- * A dynamic background worker of pg_mint that runs function (exported by
- * this library), connects to a database, and is never restarted; its
- * bgw_name is type until the caller says more.
- */
-void
-mint_worker_init(BackgroundWorker *worker, const char *function, const char *type)
-{
-	memset(worker, 0, sizeof(*worker));
-	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker->bgw_start_time = BgWorkerStart_ConsistentState;
-	worker->bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker->bgw_library_name, sizeof(worker->bgw_library_name), "pg_mint");
-	snprintf(worker->bgw_function_name, sizeof(worker->bgw_function_name), "%s", function);
-	snprintf(worker->bgw_name, sizeof(worker->bgw_name), "%s", type);
-	snprintf(worker->bgw_type, sizeof(worker->bgw_type), "%s", type);
-}
 
 static BackgroundWorkerHandle *
 launch_worker(dsm_segment *seg, MintOp op, bool *waited)
@@ -268,11 +255,11 @@ run_in_worker(MintOp op, const char *template_name, Oid tpl_oid,
 							ThrowErrorData(&edata);
 						break;
 					}
-				case 'R':
+				case MINT_MSG_RESULT:
 					if (cb && msg.cursor < msg.len)
 						cb(msg.data + msg.cursor, cb_arg);
 					break;
-				case 'Z':
+				case MINT_MSG_DONE:
 					done = true;
 					break;
 				default:

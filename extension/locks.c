@@ -14,6 +14,9 @@
  * the whole build (session lock, so it survives the caller's transactions
  * and vanishes with the caller's backend), clone() holds it shared on the
  * template and exclusively on the target, drop() exclusively.
+ *
+ * Layer: primitives (bottom).  Called by every layer above; calls nothing
+ * of pg_mint's.
  */
 #include "postgres.h"
 
@@ -103,4 +106,36 @@ mint_lock_is_free(const char *datname)
 		return false;
 	mint_lock_release(&l);
 	return true;
+}
+
+/*
+ * Callers waiting for a background-worker slot hold a share lock in space
+ * MINT_LOCK_SPACE_SLOTS while they wait; pool refillers look for it and
+ * give their slots back.
+ */
+static MintLock slot_wait_lock;
+
+void
+mint_slot_wait_begin(void)
+{
+	mint_lock_init_space(&slot_wait_lock, "slots", ShareLock, MINT_LOCK_SPACE_SLOTS);
+	(void) mint_lock_try(&slot_wait_lock);
+}
+
+void
+mint_slot_wait_end(void)
+{
+	mint_lock_release(&slot_wait_lock);
+}
+
+bool
+mint_slot_waiters(void)
+{
+	MintLock	l;
+
+	mint_lock_init_space(&l, "slots", ExclusiveLock, MINT_LOCK_SPACE_SLOTS);
+	if (!mint_lock_try(&l))
+		return true;
+	mint_lock_release(&l);
+	return false;
 }

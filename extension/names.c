@@ -1,6 +1,9 @@
 /*
  * names.c -- argument checking for database names, private names, and the
  * SQL face of the shared naming rule (mint.worker_name).
+ *
+ * Layer: primitives (bottom).  Called by pg_mint.c, steps.c, pool.c, ops.c
+ * and refill.c; calls worker_name.c.
  */
 #include "postgres.h"
 

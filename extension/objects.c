@@ -19,6 +19,9 @@
  * or role invalidation (a DROP/CREATE EXTENSION, ALTER SCHEMA RENAME/OWNER,
  * ALTER ROLE ... NOSUPERUSER), so it costs a few microseconds only after a
  * catalog change.
+ *
+ * Layer: primitives (bottom).  Called by guard.c and registry.c; calls
+ * nothing of pg_mint's.
  */
 #include "postgres.h"
 

@@ -11,6 +11,10 @@
  *    marked 'dropping' before it is dropped, and its row goes afterwards;
  *  - a replaced clone is swapped in by two renames in one transaction, so
  *    the target name always points at a complete database.
+ *
+ * Layer: operations.  Run by worker.c (mint_op_run, mint_op_cleanup);
+ * calls checks.c, pool.c, steps.c, registry.c, blockers.c, exec.c, locks.c
+ * and names.c.
  */
 #include "postgres.h"
 
@@ -49,273 +53,7 @@ db_oid(const char *name)
 }
 
 /*
- * The STRATEGY clause of a copy of database `from` (whose OID is from_oid).
- * clone, and auto where cloning works, use FILE_COPY with file_copy_method
- * = clone for the current transaction only; clone fails where it cannot
- * share blocks, auto then falls back to the server's default.
- */
-static const char *
-strategy_clause(int strategy, const char *from, Oid from_oid)
-{
-	if (strategy == MINT_STRATEGY_CLONE || strategy == MINT_STRATEGY_AUTO)
-	{
-		char	   *why = NULL;
-		Oid			spcoid = mint_db_tablespace(from_oid);
-
-		if (OidIsValid(spcoid) && mint_can_clone_files(spcoid, &why))
-		{
-#if PG_VERSION_NUM >= 180000
-			(void) set_config_option("file_copy_method", "clone", PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_LOCAL, true, ERROR, false);
-			mint_trace("reflink probe: clone");
-			return " STRATEGY file_copy";
-#endif
-		}
-		mint_trace("reflink probe: no clone");
-		if (strategy == MINT_STRATEGY_CLONE)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("cannot clone the files of database \"%s\"", from),
-					 errdetail("%s.", why ? why : "the database has no tablespace"),
-					 errhint("Strategy clone needs PostgreSQL 18 and a file system with reflinks (XFS made with reflink=1, btrfs); "
-							 "strategy auto clones where it can and copies elsewhere.")));
-		return "";
-	}
-#ifdef MINT_HAVE_STRATEGY
-	if (strategy == MINT_STRATEGY_WAL_LOG)
-		return " STRATEGY wal_log";
-	if (strategy == MINT_STRATEGY_FILE_COPY)
-		return " STRATEGY file_copy";
-#endif
-	return "";
-}
-
-static void
-require_owner(const char *name, Oid oid, const char *what)
-{
-	if (!mint_database_ownercheck(oid, GetUserId()))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of database \"%s\" to %s it", name, what),
-				 errdetail("pg_mint acts with the privileges of role \"%s\", which could not do this by hand.",
-						   GetUserNameFromId(GetUserId(), false))));
-}
-
-static void
-require_pg_mint(const char *name, MintEntry *e)
-{
-	if (!e->found)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("database \"%s\" was not created by pg_mint", name),
-				 errdetail("pg_mint only drops, replaces or alters databases it created itself."),
-				 errhint("Choose another name, or use DROP DATABASE by hand if you really mean it.")));
-}
-
-/*
- * The existing database name (oid) may be replaced or rebuilt by pg_mint
- * only if pg_mint created it as a `kind`, the caller owns it, and nothing
- * that outlives its sessions (prepared transaction, slot, subscription)
- * uses it.
- */
-static void
-require_replaceable_entry(const char *name, Oid oid, MintEntry *e, const char *kind,
-						  const char *what)
-{
-	if (!e->found)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_DATABASE),
-				 errmsg("database \"%s\" already exists and was not created by pg_mint", name),
-				 errdetail("pg_mint only replaces or rebuilds databases it created itself."),
-				 errhint("Choose another name, or drop \"%s\" by hand if you really mean it.", name)));
-	if (strcmp(e->kind, kind) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("database \"%s\" is a pg_mint %s, not a %s", name, e->kind, kind),
-				 errhint("Choose another name.")));
-	require_owner(name, oid, what);
-	mint_check_blockers(name, oid);
-}
-
-static void
-require_replaceable(const char *name, Oid oid, const char *kind, const char *what)
-{
-	MintEntry	e;
-
-	mint_registry_lookup(name, oid, &e);
-	require_replaceable_entry(name, oid, &e, kind, what);
-}
-
-/*
- * Terminate the other sessions on a database (with the caller's privileges:
- * TerminateOtherDBBackends refuses to signal what the caller could not) and
- * wait until they are gone, polling every millisecond up to the
- * pg_mint.terminate_timeout.  Meant to be called while new connections are
- * kept out (ALLOW_CONNECTIONS false, or our lock on the database object).
- */
-void
-mint_terminate_sessions(const char *name, Oid oid, int timeout_ms)
-{
-	TimestampTz start = GetCurrentTimestamp();
-
-	if (CountDBBackends(oid) == 0)
-		return;
-	TerminateOtherDBBackends(oid);
-	while (CountDBBackends(oid) > 0)
-	{
-		int			rc;
-
-		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), timeout_ms))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_IN_USE),
-					 errmsg("sessions on database \"%s\" did not exit within %d ms after being terminated",
-							name, timeout_ms),
-					 errhint("Raise pg_mint.terminate_timeout, or find what keeps them alive in pg_stat_activity.")));
-		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1,
-					   PG_WAIT_EXTENSION);
-		if (rc & WL_LATCH_SET)
-			ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
-}
-
-/*
- * Create database `name` from `from` (NULL: the server default template),
- * registering it in the same transaction.
- */
-Oid
-mint_create_registered(const char *name, const char *from, bool allow_conn,
-				  const char *kind, const char *state, const char *template_name,
-				  Oid template_datid, const char *fingerprint, int strategy)
-{
-	StringInfoData sql;
-	Oid			oid;
-
-	mint_xact_begin();
-	/* in the transaction: the strategy may set file_copy_method for it */
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE DATABASE %s", quote_identifier(name));
-	if (from)
-		appendStringInfo(&sql, " TEMPLATE %s%s", quote_identifier(from),
-						 strategy_clause(strategy, from, db_oid(from)));
-	if (!allow_conn)
-		appendStringInfoString(&sql, " ALLOW_CONNECTIONS false");
-	mint_exec(sql.data);
-	/* from here on nothing may interrupt us before the row commits */
-	HOLD_INTERRUPTS();
-	oid = db_oid(name);
-	if (!OidIsValid(oid))
-		elog(ERROR, "database \"%s\" vanished right after CREATE DATABASE", name);
-	mint_registry_insert(oid, name, kind, state, template_name, template_datid, fingerprint);
-	mint_xact_commit();
-	RESUME_INTERRUPTS();
-	return oid;
-}
-
-/*
- * DROP DATABASE ... WITH (FORCE) in its own transaction.  When it fails
- * (a session the caller may not terminate, a lock held too long, a cancel)
- * the database is put back as it was before the drop began: state
- * restore_state (NULL: leave 'dropping'), IS_TEMPLATE if it was one,
- * connections allowed again if allow_again, so an error never leaves a
- * database that mint.gc() would later drop, sessions and all.
- */
-static void
-drop_or_restore(const char *name, Oid oid, const char *restore_state, bool was_template,
-				bool allow_again)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-
-	PG_TRY();
-	{
-		mint_xact_begin();
-		if (db_oid(name) == oid)
-			mint_exec(psprintf("DROP DATABASE %s WITH (FORCE)", quote_identifier(name)));
-		mint_xact_commit();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		while (ActiveSnapshotSet())
-			PopActiveSnapshot();
-		if (restore_state != NULL)
-		{
-			mint_xact_begin();
-			if (db_oid(name) == oid)
-			{
-				mint_registry_set(oid, name, restore_state);
-				if (was_template)
-					mint_exec(psprintf("ALTER DATABASE %s IS_TEMPLATE true", quote_identifier(name)));
-				if (allow_again)
-					mint_allow_connections(name, true, false);
-			}
-			mint_xact_commit();
-		}
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
-}
-
-/*
- * Drop a database pg_mint created: mark it 'dropping', un-flag a template,
- * DROP DATABASE ... WITH (FORCE), then forget it.  Each step commits, so a
- * crash in between leaves a row mint.gc() finishes; a drop that fails puts
- * the database back as it was (drop_or_restore).  restore_state is the state
- * to put back (NULL: the state it has now), allow_again whether connections
- * were allowed before the caller sealed it.
- */
-void
-mint_drop_registered_ext(const char *name, Oid oid, const char *restore_state, bool allow_again)
-{
-	MintEntry	e;
-	bool		was_template;
-	char	   *prev = NULL;
-
-	mint_xact_begin();
-	mint_registry_lookup(name, oid, &e);
-	if (restore_state != NULL)
-		prev = pstrdup(restore_state);
-	else if (e.found && strcmp(e.state, "dropping") != 0)
-		prev = pstrdup(e.state);
-	was_template = mint_db_is_template(oid);
-	mint_registry_set(oid, name, "dropping");
-	if (was_template)
-		mint_exec(psprintf("ALTER DATABASE %s IS_TEMPLATE false", quote_identifier(name)));
-	mint_xact_commit();
-
-	drop_or_restore(name, oid, prev, was_template, allow_again);
-
-	mint_xact_begin();
-	mint_registry_delete(oid);
-	mint_xact_commit();
-}
-
-void
-mint_drop_registered(const char *name, Oid oid)
-{
-	mint_drop_registered_ext(name, oid, NULL, false);
-}
-
-/*
- * name (oid) must be a database pg_mint created, that the caller could drop
- * by hand, and that nothing outliving its sessions holds.
- */
-static void
-require_droppable(const char *name, Oid oid, MintEntry *e)
-{
-	mint_registry_lookup(name, oid, e);
-	require_pg_mint(name, e);
-	require_owner(name, oid, "drop");
-	mint_check_blockers(name, oid);
-}
-
-/*
- * Drop database name if it exists, after require_droppable(); returns its
+ * Drop database name if it exists, after mint_require_droppable(); returns its
  * OID (InvalidOid when there was none) and its registry entry in *e.
  */
 static Oid
@@ -326,7 +64,7 @@ drop_checked(const char *name, MintEntry *e)
 	mint_xact_begin();
 	oid = db_oid(name);
 	if (OidIsValid(oid))
-		require_droppable(name, oid, e);
+		mint_require_droppable(name, oid, e);
 	mint_xact_commit();
 	if (OidIsValid(oid))
 		mint_drop_registered(name, oid);
@@ -352,7 +90,7 @@ op_begin(MintParams *p)
 						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 	oid = db_oid(tpl);
 	if (OidIsValid(oid))
-		require_replaceable(tpl, oid, "template", "rebuild");
+		mint_require_replaceable(tpl, oid, "template", "rebuild");
 	mint_xact_commit();
 
 	if (OidIsValid(oid))
@@ -380,7 +118,7 @@ op_finish(MintParams *p)
 				 errmsg("template database \"%s\" does not exist", tpl),
 				 errhint("It was dropped while being built; call mint.template_abort('%s') and start again.", tpl)));
 	mint_registry_lookup(tpl, oid, &e);
-	require_pg_mint(tpl, &e);
+	mint_require_pg_mint(tpl, &e);
 	if (strcmp(e.kind, "template") != 0 || strcmp(e.state, "building") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -424,112 +162,6 @@ op_abort(MintParams *p)
 
 /* ---- clone --------------------------------------------------------------- */
 
-/* Error unless tpl (tpl_oid), the database a clone is made from, exists. */
-void
-mint_template_exists(const char *tpl, Oid tpl_oid)
-{
-	if (!OidIsValid(tpl_oid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_DATABASE),
-				 errmsg("template database \"%s\" does not exist", tpl),
-				 errhint("Build it first: SELECT mint.template_begin('%s', fingerprint), create the schema, then SELECT mint.template_finish('%s').",
-						 tpl, tpl)));
-}
-
-/*
- * May clones be made from tpl, whose registry row (if any) is *entry?
- * Errors when it is a pg_mint template not finished.  Returns true when it
- * is a finished pg_mint template.
- */
-bool
-mint_template_check(const char *tpl, MintEntry *entry)
-{
-	if (entry->found && strcmp(entry->kind, "template") == 0 && strcmp(entry->state, "ready") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("template \"%s\" is not finished", tpl),
-				 errdetail("Its build was started with mint.template_begin but not finished: the builder is this session, or it aborted or died."),
-				 errhint("Call mint.template_finish('%s') from the building session, or mint.template_begin('%s', fingerprint) to rebuild it.",
-						 tpl, tpl)));
-	return entry->found && strcmp(entry->kind, "template") == 0;
-}
-
-/* May the existing database target (oid), whose row is *entry, be replaced by a clone? */
-void
-mint_check_clone_target(const char *target, Oid oid, MintEntry *entry)
-{
-	require_replaceable_entry(target, oid, entry, "clone", "replace");
-}
-
-/*
- * In the current transaction: put database new_name (a finished copy with
- * connections disallowed) in place of target.  An existing target (old_oid)
- * is locked so nobody can enter it, emptied of sessions, and renamed to
- * old_name, a private name (to be dropped later).  At commit, target names
- * the new database; before, the old one.  The registry is the caller's job.
- */
-void
-mint_swap_databases(const char *target, Oid old_oid, const char *old_name,
-					const char *new_name, int terminate_timeout_ms, bool nested)
-{
-	if (OidIsValid(old_oid))
-	{
-		MintLock	old_lock;
-
-		/*
-		 * A worker keeps the old copy's name locked until it has dropped it,
-		 * so mint.gc() leaves it alone; in the caller's own transaction
-		 * (nested) the pool worker drops it later under the same lock.
-		 */
-		mint_lock_init(&old_lock, old_name, ExclusiveLock);
-		if (!nested)
-			(void) mint_lock_try(&old_lock);
-		LockSharedObject(DatabaseRelationId, old_oid, 0, AccessExclusiveLock);
-		/* the lock made us read the latest catalog changes */
-		if (!mint_db_named(old_oid, target))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("database \"%s\" was changed by someone else while pg_mint replaced it", target)));
-		/* blockers were checked before copying; a new one makes this fail with 55006 */
-		mint_terminate_sessions(target, old_oid, terminate_timeout_ms);
-		mint_rename_database(target, old_name, nested);
-	}
-	mint_rename_database(new_name, target, nested);
-	mint_allow_connections(target, true, nested);
-}
-
-/*
- * mint_swap_databases, then the bookkeeping in one statement: the old copy
- * is 'dropping' under its private name (returned in old_name, empty when
- * there was none), the new one is the ready clone (datname's uniqueness is
- * checked at commit).
- */
-void
-mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid new_oid,
-					  char *old_name, int terminate_timeout_ms, bool nested)
-{
-	Oid			types[4] = {OIDOID, TEXTOID, TEXTOID, OIDOID};
-	Datum		values[4];
-
-	old_name[0] = '\0';
-	if (OidIsValid(old_oid))
-		strlcpy(old_name, mint_private_name("old"), NAMEDATALEN);
-	mint_swap_databases(target, old_oid, old_name, new_name, terminate_timeout_ms, nested);
-
-	values[0] = ObjectIdGetDatum(new_oid);
-	values[1] = CStringGetTextDatum(target);
-	values[2] = CStringGetTextDatum(old_name);
-	values[3] = ObjectIdGetDatum(old_oid);
-	(void) mint_registry_exec("UPDATE mint.registry SET"
-							  "   kind = CASE WHEN datid" EQ "$1 THEN 'clone' ELSE kind END,"
-							  "   state = CASE WHEN datid" EQ "$1 THEN 'ready' ELSE 'dropping' END,"
-							  "   datname = CASE WHEN datid" EQ "$1 THEN $2 ELSE $3 END,"
-							  "   created_at = CASE WHEN datid" EQ "$1 THEN pg_catalog.clock_timestamp() ELSE created_at END,"
-							  "   finished_at = CASE WHEN datid" EQ "$1 THEN pg_catalog.clock_timestamp() ELSE finished_at END"
-							  " WHERE datid" EQ "$1 OR (datid" EQ "$4 AND $4" NE "0::pg_catalog.oid)",
-							  4, types, values, NULL, NULL, 0);
-}
-
 static void
 op_clone(MintParams *p)
 {
@@ -552,7 +184,7 @@ op_clone(MintParams *p)
 		mint_xact_begin();
 		pool_owner = mint_pool_owner_for_caller(mint_pool_config_owner(tpl), tpl_oid);
 		taken = OidIsValid(pool_owner) &&
-			mint_pool_take(tpl, tpl_oid, pool_owner, target, old_oid, false, old_name,
+			mint_pool_take(tpl, tpl_oid, pool_owner, target, old_oid, MINT_XACT_OWN, old_name,
 						   p->terminate_timeout_ms);
 		mint_xact_commit();
 		if (taken)
@@ -597,7 +229,7 @@ op_clone(MintParams *p)
 
 	mint_xact_begin();
 	mint_swap_into_target(target, old_oid, new_name, new_oid, old_name,
-						  p->terminate_timeout_ms, false);
+						  p->terminate_timeout_ms, MINT_XACT_OWN);
 	HOLD_INTERRUPTS();
 	mint_xact_commit();
 	mint_worker_finishing();
@@ -660,16 +292,10 @@ typedef struct GcRow
 static bool
 find_blocker_ok(GcRow *r)
 {
-	char	   *what,
-			   *ident;
 	bool		blocked;
 
 	mint_xact_begin();
-	blocked = mint_find_blocker(r->datid, &what, &ident);
-	if (blocked)
-		ereport(NOTICE,
-				(errmsg("mint.gc() skipped database \"%s\": it is used by %s \"%s\"",
-						r->datname, what, ident)));
+	blocked = mint_gc_skip_blocked(r->datname, r->datid);
 	mint_xact_commit();
 	return !blocked;
 }
@@ -682,20 +308,9 @@ gc_drop_if_idle(GcRow *r)
 	mint_xact_begin();
 	LockSharedObject(DatabaseRelationId, r->datid, 0, AccessExclusiveLock);
 	idle = (db_oid(r->datname) == r->datid && CountDBBackends(r->datid) == 0);
-	if (idle)
-	{
-		char	   *what,
-				   *ident;
-
-		/* a prepared transaction keeps it: leave it as it is, connectable */
-		if (mint_find_blocker(r->datid, &what, &ident))
-		{
-			ereport(NOTICE,
-					(errmsg("mint.gc() skipped database \"%s\": it is used by %s \"%s\"",
-							r->datname, what, ident)));
-			idle = false;
-		}
-	}
+	/* a prepared transaction keeps it: leave it as it is, connectable */
+	if (idle && mint_gc_skip_blocked(r->datname, r->datid))
+		idle = false;
 	if (idle)
 	{
 		/* nobody is on it and nobody can enter until we commit: seal it */
@@ -717,6 +332,65 @@ skipped_by_caller(MintParams *p, Oid datid)
 		if (p->skip[i] == datid)
 			return true;
 	return false;
+}
+
+/*
+ * mint.gc(): forget the pools of templates that no longer exist (dropped by
+ * hand, or forgotten by a drop while a transaction held the row), except
+ * while someone builds a template of that name (its name lock is held).
+ */
+static void
+forget_orphan_pools(void)
+{
+	char	   *row[1];
+	Oid			types[1] = {INT4OID};
+	Datum		values[1];
+	int			k;
+
+	for (k = 0; k < 64; k++)
+	{
+		MintLock	l;
+
+		mint_xact_begin();
+		values[0] = Int32GetDatum(k);
+		if (mint_registry_exec("SELECT p.template FROM mint.pool_config p"
+							   " WHERE NOT EXISTS (SELECT 1 FROM mint.registry t"
+							   "                    WHERE t.kind" EQ "'template' AND t.datname" EQ "p.template)"
+							   " ORDER BY p.template OFFSET $1 LIMIT 1",
+							   1, types, values, NULL, row, 1) == 0)
+		{
+			mint_xact_commit();
+			break;
+		}
+		mint_lock_init(&l, row[0], ExclusiveLock);
+		if (mint_lock_try(&l))
+		{
+			/* re-checked under the name lock, in the statement itself */
+			Oid			t1[1] = {TEXTOID};
+			Datum		v1[1];
+
+			v1[0] = CStringGetTextDatum(row[0]);
+			if (mint_registry_exec("WITH l AS (SELECT p.template FROM mint.pool_config p"
+								   "            WHERE p.template" EQ "$1"
+								   "              AND NOT EXISTS (SELECT 1 FROM mint.registry t"
+								   "                               WHERE t.kind" EQ "'template'"
+								   "                                 AND t.datname" EQ "p.template)"
+								   "            FOR UPDATE OF p SKIP LOCKED)"
+								   " DELETE FROM mint.pool_config p USING l WHERE p.template" EQ "l.template",
+								   1, t1, v1, NULL, NULL, 0) > 0)
+				k--;			/* the next one moved up to this offset */
+			mint_lock_release(&l);
+		}
+		mint_xact_commit();
+	}
+
+	/* hit/miss events of pools that are gone */
+	mint_xact_begin();
+	(void) mint_registry_exec("DELETE FROM mint.pool_events e"
+							  " WHERE NOT EXISTS (SELECT 1 FROM mint.pool_config p"
+							  "                    WHERE p.template" EQ "e.template)",
+							  0, NULL, NULL, NULL, NULL, 0);
+	mint_xact_commit();
 }
 
 /*
@@ -878,14 +552,8 @@ op_gc(MintParams *p)
 		PG_CATCH();
 		{
 			/* one database that cannot go must not stop the collection */
-			ErrorData  *edata;
+			ErrorData  *edata = mint_catch_error(TopMemoryContext);
 
-			MemoryContextSwitchTo(TopMemoryContext);
-			edata = CopyErrorData();
-			FlushErrorState();
-			AbortCurrentTransaction();
-			while (ActiveSnapshotSet())
-				PopActiveSnapshot();
 			if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
 				ereport(NOTICE,
 						(errmsg("mint.gc() skipped database \"%s\": another transaction holds it", r->datname),
@@ -905,7 +573,7 @@ op_gc(MintParams *p)
 	}
 	/* pools of templates that are gone (dropped by hand, say) go too */
 	if (!(p->flags & MINT_FLAG_DRY_RUN))
-		mint_pool_forget_orphans();
+		forget_orphan_pools();
 	mint_send_done();
 }
 

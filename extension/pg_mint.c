@@ -5,6 +5,10 @@
  * (locks.c) and hands the CREATE/DROP/ALTER DATABASE work to a background
  * worker (launcher.c), because those statements cannot run inside a
  * function or a transaction block.
+ *
+ * Layer: SQL interface (top).  Called by the server (fmgr, _PG_init);
+ * calls launcher.c, checks.c, pool.c, registry.c, locks.c, names.c and
+ * exec.c (trace).
  */
 #include "postgres.h"
 
@@ -335,7 +339,7 @@ clone_checked(const char *tpl, const char *target, List **results)
 		flags |= MINT_FLAG_NO_POOL;
 	else if (!IsTransactionBlock())
 	{
-		if (mint_pool_take(tpl, tpl_oid, owner, target, old_oid, true, old_name,
+		if (mint_pool_take(tpl, tpl_oid, owner, target, old_oid, MINT_XACT_CALLER, old_name,
 						   mint_terminate_timeout_ms))
 		{
 			mint_trace("clone: take a spare");
@@ -375,7 +379,7 @@ mint_clone(PG_FUNCTION_ARGS)
 	List	   *results = NIL;
 	Name		result;
 
-	mint_trace_start();
+	mint_trace_start(0);
 	if (strcmp(tpl, target) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

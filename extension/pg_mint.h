@@ -1,11 +1,28 @@
 /*
  * pg_mint.h -- declarations shared by the pg_mint extension's source files.
  *
- * Call flow: a SQL function (pg_mint.c) validates its arguments (names.c),
- * takes pg_mint's cluster-wide locks (locks.c) and hands one operation to a
- * dynamic background worker (launcher.c), which connects as the calling role
- * and runs each CREATE/DROP/ALTER DATABASE as its own top-level transaction
- * (worker.c, ops.c), keeping the bookkeeping (registry.c) in step.
+ * The files form layers; each calls only files below it (never a file that
+ * calls it back).  From the top:
+ *
+ *   pg_mint.c    SQL functions and settings: check arguments, take locks,
+ *                hand one operation to a worker (or take a pool spare)
+ *   launcher.c   executor, caller side: start a worker, wait, relay errors
+ *   worker.c     executor, worker side: the entry points and their start-up
+ *   ops.c        the operations a worker runs (begin, finish, abort, clone,
+ *                drop, gc)                  refill.c  the warm pool's jobs
+ *   checks.c     may pg_mint touch this database? (caller and worker)
+ *   pool.c       taking a spare, held databases, starting pool jobs
+ *   steps.c      registered steps: create, drop, swap, terminate sessions
+ *   registry.c   the bookkeeping (mint.registry, pool_config, pool_events)
+ *   primitives   exec.c (statements in a worker), spawn.c (registering
+ *                workers), blockers.c, reflink.c, locks.c, names.c,
+ *                objects.c, guard.c; worker_name.c and sha256.c (pure C,
+ *                shared with the CLI)
+ *
+ * A clone: pg_mint.c mint_clone -> checks.c -> launcher.c -> (worker.c ->
+ * ops.c op_clone -> steps.c -> registry.c, exec.c).  A pool hit: pg_mint.c
+ * mint_clone -> pool.c mint_pool_take -> steps.c mint_swap_databases ->
+ * exec.c, then pool.c starts the after-hit job (worker.c -> refill.c).
  */
 #ifndef PG_MINT_H
 #define PG_MINT_H
@@ -41,6 +58,10 @@ typedef enum MintOp
 
 /* databases one transaction may take from pools before a gc in it must refuse */
 #define MINT_MAX_HELD 64
+
+/* what a worker sends its caller besides errors and notices (not protocol letters) */
+#define MINT_MSG_RESULT		'm'		/* one result row, a C string */
+#define MINT_MSG_DONE		'z'		/* the operation finished */
 
 /* MintParams.flags */
 #define MINT_FLAG_NO_POOL	0x01	/* the caller already tried the pool */
@@ -91,11 +112,11 @@ extern int	mint_pool_strategy;
 extern int	mint_worker_wait_timeout_ms;
 extern int	mint_terminate_timeout_ms;
 
-/* ---- names.c ----------------------------------------------------------- */
+/* ---- names.c: argument checks, private names ---------------------------- */
 extern char *mint_arg_name(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern char *mint_private_name(const char *tag);
 
-/* ---- locks.c ----------------------------------------------------------- */
+/* ---- locks.c: cluster-wide locks ------------------------------------------ */
 typedef struct MintLock
 {
 	LOCKTAG		tag;
@@ -113,6 +134,9 @@ extern void mint_lock_acquire(MintLock *lock, const char *waitmsg);
 extern bool mint_lock_try(MintLock *lock);
 extern void mint_lock_release(MintLock *lock);
 extern bool mint_lock_is_free(const char *datname);
+extern void mint_slot_wait_begin(void);
+extern void mint_slot_wait_end(void);
+extern bool mint_slot_waiters(void);
 
 /* ---- objects.c: pg_mint's own schema and tables, found by identity ----- */
 typedef struct MintObjects
@@ -155,7 +179,56 @@ extern void mint_guard_exit(MintGuard *g, bool ok);
 #define GT " OPERATOR(pg_catalog.>) "
 #define PLUS " OPERATOR(pg_catalog.+) "
 
-/* ---- registry.c -------------------------------------------------------- */
+/* ---- blockers.c: what outlives a database's sessions -------------------- */
+typedef enum MintBlocker
+{
+	MINT_BLOCKER_NONE = 0,
+	MINT_BLOCKER_PREPARED_XACT,
+	MINT_BLOCKER_SLOT,			/* an active replication slot */
+	MINT_BLOCKER_SUBSCRIPTION
+} MintBlocker;
+
+extern MintBlocker mint_find_blocker(Oid oid, char **ident);
+extern void mint_check_blockers(const char *name, Oid oid);
+extern bool mint_gc_skip_blocked(const char *name, Oid oid);
+
+/* ---- reflink.c: can files be cloned? ------------------------------------ */
+extern bool mint_can_clone_files(Oid spcoid, char **why);
+
+/* ---- spawn.c: registering background workers ---------------------------- */
+extern void mint_worker_init(BackgroundWorker *worker, const char *function, const char *type);
+extern void mint_spawn_detached(const char *function, const char *type, const char *name,
+								const void *extra, Size extra_size, TransactionId wait_xid);
+
+/* ---- exec.c: statements and state of a worker process ------------------- */
+/*
+ * Where a statement runs: at the top level of a transaction pg_mint's worker
+ * started for it, or inside the caller's own transaction (a pool hit's
+ * renames, which need no worker).
+ */
+typedef enum MintXact
+{
+	MINT_XACT_OWN,
+	MINT_XACT_CALLER
+} MintXact;
+
+extern bool mint_in_worker;		/* this process is one of pg_mint's workers */
+extern void mint_worker_become(Oid role, int sec_context);
+extern void mint_worker_sigterm(SIGNAL_ARGS);
+extern void mint_worker_finishing(void);
+extern void mint_xact_begin(void);
+extern void mint_xact_commit(void);
+extern void mint_job_memory_reset(void);
+extern void mint_exec(const char *sql);
+extern void mint_rename_database(const char *from, const char *to, MintXact xact);
+extern void mint_allow_connections(const char *name, bool allow, MintXact xact);
+extern void mint_send_result(const char *result);
+extern void mint_send_done(void);
+extern void mint_trace(const char *phase);
+extern void mint_trace_start(TimestampTz t);
+extern ErrorData *mint_catch_error(MemoryContext cxt);
+
+/* ---- registry.c: the bookkeeping ------------------------------------------ */
 typedef struct MintEntry
 {
 	bool		found;			/* a row names this database by OID and name */
@@ -188,9 +261,78 @@ extern int	mint_spi_run(const char *sql, int nargs, Oid *types, Datum *values,
 						 const char *nulls, bool read_only, long count);
 extern uint64 mint_registry_exec(const char *sql, int nargs, Oid *types, Datum *values,
 								 const char *nulls, char **out, int nout);
+extern Oid	mint_pool_owner(const char *template_name);
+extern Oid	mint_pool_active_owner(Oid owner, Oid tpl_oid);
+extern Oid	mint_pool_owner_for_caller(Oid owner, Oid tpl_oid);
+extern void mint_pool_forget(const char *template_name);
 
-/* ---- launcher.c (caller side) ------------------------------------------ */
-extern void mint_worker_init(BackgroundWorker *worker, const char *function, const char *type);
+/* ---- steps.c: registered steps ------------------------------------------- */
+extern Oid	mint_create_registered(const char *name, const char *from, bool allow_conn,
+								   const char *kind, const char *state,
+								   const char *template_name, Oid template_datid,
+								   const char *fingerprint, int strategy);
+extern void mint_drop_registered(const char *name, Oid oid);
+extern void mint_drop_registered_ext(const char *name, Oid oid, const char *restore_state,
+									 bool allow_again);
+extern void mint_terminate_sessions(const char *name, Oid oid, int timeout_ms);
+extern void mint_swap_databases(const char *target, Oid old_oid, const char *old_name,
+								const char *new_name, int terminate_timeout_ms, MintXact xact);
+extern void mint_swap_into_target(const char *target, Oid old_oid, const char *new_name,
+								  Oid new_oid, char *old_name, int terminate_timeout_ms,
+								  MintXact xact);
+
+/* ---- pool.c: spares, held databases, pool jobs ----------------------------- */
+/*
+ * What a pool job (refiller, after-hit) needs, passed in bgw_extra (no shared
+ * memory outlives the caller).  The refiller acts as the pool owner; the
+ * after-hit job acts as the caller (user/current_user) to drop the replaced
+ * target.
+ */
+typedef struct MintPoolArgs
+{
+	uint32		magic;			/* MINT_POOL_ARGS_MAGIC: same pg_mint build */
+	Oid			dboid;
+	Oid			owner;			/* pool owner */
+	Oid			session_userid; /* after-hit: the caller */
+	Oid			current_userid;
+	int			sec_context;
+	TransactionId wait_xid;
+	Oid			old_oid;		/* after-hit: replaced target to drop */
+	char		template_name[NAMEDATALEN];
+} MintPoolArgs;
+
+#define MINT_POOL_ARGS_MAGIC	(0x6D707000 | (uint32) sizeof(MintPoolArgs))
+
+extern bool mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid old_oid,
+						   MintXact xact, char *old_name, int terminate_timeout_ms);
+extern int	mint_held_databases(const Oid **oids);
+extern bool mint_database_held(Oid oid);
+extern void mint_pool_kick(const char *template_name, Oid pool_owner, TransactionId wait_xid);
+extern void mint_pool_after_hit(const char *template_name, Oid pool_owner, Oid old_oid);
+extern void mint_pool_kick_all(void);
+extern bool mint_pool_refiller_alive(const char *template_name);
+
+/* ---- checks.c: may pg_mint touch this database? -------------------------- */
+extern void mint_require_owner(const char *name, Oid oid, const char *what);
+extern void mint_require_pg_mint(const char *name, MintEntry *e);
+extern void mint_require_replaceable(const char *name, Oid oid, const char *kind, const char *what);
+extern void mint_require_droppable(const char *name, Oid oid, MintEntry *e);
+extern void mint_check_clone_target(const char *target, Oid oid, MintEntry *entry);
+extern void mint_template_exists(const char *tpl, Oid tpl_oid);
+extern bool mint_template_check(const char *tpl, MintEntry *entry);
+
+/* ---- ops.c and refill.c: what a worker runs ------------------------------- */
+extern void mint_op_run(MintParams *params);
+extern void mint_op_cleanup(MintParams *params);
+extern void mint_refill_run(const MintPoolArgs *args);
+extern void mint_after_hit_run(const MintPoolArgs *args);
+
+/* ---- worker.c: entry points (started by name) ------------------------------ */
+extern PGDLLEXPORT void mint_worker_main(Datum main_arg) pg_attribute_noreturn();
+extern PGDLLEXPORT void mint_pool_main(Datum main_arg) pg_attribute_noreturn();
+extern PGDLLEXPORT void mint_after_hit_main(Datum main_arg) pg_attribute_noreturn();
+
+/* ---- launcher.c: run an operation in a worker and wait -------------------- */
 typedef void (*MintResultCallback) (const char *result, void *arg);
 extern void mint_run_in_worker(MintOp op, const char *template_name, const char *target,
 							   const char *fingerprint, int64 older_than_us, int flags,
@@ -201,66 +343,5 @@ extern void mint_run_clone_in_worker(const char *template_name, Oid tpl_oid,
 									 const char *target, Oid old_oid,
 									 const char *fingerprint, int flags,
 									 MintResultCallback cb, void *cb_arg);
-
-/* ---- worker.c (worker side) -------------------------------------------- */
-extern PGDLLEXPORT void mint_worker_main(Datum main_arg);
-extern void mint_send_result(const char *result);
-extern void mint_send_done(void);
-extern void mint_worker_finishing(void);
-extern void mint_trace(const char *phase);
-extern void mint_trace_start(void);
-extern void mint_exec(const char *sql);
-extern void mint_rename_database(const char *from, const char *to, bool nested);
-extern void mint_allow_connections(const char *name, bool allow, bool nested);
-extern bool mint_in_worker;		/* this process is one of pg_mint's workers */
-extern void mint_worker_become(Oid role, int sec_context);
-extern void mint_xact_begin(void);
-extern void mint_xact_commit(void);
-
-/* ---- ops.c (run inside the worker) ------------------------------------- */
-extern void mint_op_run(MintParams *params);
-extern void mint_op_cleanup(MintParams *params);
-
-/* ---- ops.c helpers shared with pool.c ----------------------------------- */
-extern Oid	mint_create_registered(const char *name, const char *from, bool allow_conn,
-								   const char *kind, const char *state,
-								   const char *template_name, Oid template_datid,
-								   const char *fingerprint, int strategy);
-extern void mint_drop_registered(const char *name, Oid oid);
-extern void mint_drop_registered_ext(const char *name, Oid oid, const char *restore_state,
-									 bool allow_again);
-extern bool mint_find_blocker(Oid oid, char **what, char **ident);
-extern void mint_check_blockers(const char *name, Oid oid);
-extern void mint_terminate_sessions(const char *name, Oid oid, int timeout_ms);
-extern void mint_check_clone_target(const char *target, Oid oid, MintEntry *entry);
-extern void mint_template_exists(const char *tpl, Oid tpl_oid);
-extern bool mint_template_check(const char *tpl, MintEntry *entry);
-
-/* ---- pool.c ------------------------------------------------------------ */
-extern void mint_swap_databases(const char *target, Oid old_oid, const char *old_name,
-								const char *new_name, int terminate_timeout_ms, bool nested);
-extern void mint_swap_into_target(const char *target, Oid old_oid, const char *new_name,
-								  Oid new_oid, char *old_name, int terminate_timeout_ms,
-								  bool nested);
-extern bool mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid old_oid,
-						   bool nested, char *old_name, int terminate_timeout_ms);
-extern void mint_pool_kick(const char *template_name, Oid pool_owner, TransactionId wait_xid);
-extern int	mint_held_databases(const Oid **oids);
-extern bool mint_database_held(Oid oid);
-extern void mint_pool_after_hit(const char *template_name, Oid pool_owner, Oid old_oid);
-extern void mint_pool_kick_all(void);
-extern bool mint_pool_refiller_alive(const char *template_name);
-extern PGDLLEXPORT void mint_after_hit_main(Datum main_arg);
-extern Oid	mint_pool_owner(const char *template_name);
-extern Oid	mint_pool_active_owner(Oid owner, Oid tpl_oid);
-extern Oid	mint_pool_owner_for_caller(Oid owner, Oid tpl_oid);
-extern void mint_pool_forget(const char *template_name);
-extern void mint_pool_forget_orphans(void);
-extern void mint_slot_wait_begin(void);
-extern void mint_slot_wait_end(void);
-extern PGDLLEXPORT void mint_pool_main(Datum main_arg);
-
-/* reflink.c */
-extern bool mint_can_clone_files(Oid spcoid, char **why);
 
 #endif							/* PG_MINT_H */

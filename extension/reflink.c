@@ -9,6 +9,8 @@
  * copies every byte, so pg_mint asks the file system itself: it clones a
  * small probe file with the FICLONE ioctl in the tablespace's temporary
  * directory (whose leftovers the server removes at restart) and removes it.
+ *
+ * Layer: primitives.  Called by steps.c; calls nothing of pg_mint's.
  */
 #include "postgres.h"
 

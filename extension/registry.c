@@ -13,6 +13,12 @@
  * roles can read the registry but cannot edit it to trick pg_mint into
  * dropping something else.  The tables are found by identity (objects.c),
  * and every statement runs with a pinned search_path (guard.c).
+ *
+ * Layer: bookkeeping.  Called by every layer above; calls guard.c and
+ * objects.c.  Every statement on pg_mint's tables runs through here:
+ * mint_registry_exec (as the extension owner, under the guard), the index
+ * probes of the clone path, and mint_spi_run (search_path pinned) for gc's
+ * multi-row read.
  */
 #include "postgres.h"
 
@@ -528,4 +534,60 @@ mint_registry_delete(Oid datid)
 
 	values[0] = ObjectIdGetDatum(datid);
 	registry_write("DELETE FROM mint.registry WHERE datid" EQ "$1", 1, types, values, NULL);
+}
+
+/* ---- pools: who owns one, forgetting one -------------------------------- */
+
+/*
+ * A pool belongs to its template's owner: set_pool records that role, and a
+ * pool whose recorded owner no longer owns the template (rebuilt or handed
+ * over by another role) is dormant.  Its spares are that role's databases,
+ * so only that role gets them: a caller never receives a database owned by
+ * another role, a superuser included (it gets a copy of its own instead).
+ */
+
+/* The owner of tpl's pool if the pool is on and its owner owns tpl (tpl_oid). */
+Oid
+mint_pool_active_owner(Oid owner, Oid tpl_oid)
+{
+	if (!OidIsValid(owner) || !OidIsValid(tpl_oid) || mint_db_owner(tpl_oid) != owner)
+		return InvalidOid;
+	return owner;
+}
+
+/* owner (of tpl_oid's pool), if the current role may take its spares; else InvalidOid */
+Oid
+mint_pool_owner_for_caller(Oid owner, Oid tpl_oid)
+{
+	if (owner != GetUserId())
+		return InvalidOid;
+	return mint_pool_active_owner(owner, tpl_oid);
+}
+
+/* The same for the template named tpl, looked up. */
+Oid
+mint_pool_owner(const char *tpl)
+{
+	return mint_pool_owner_for_caller(mint_pool_config_owner(tpl), get_database_oid(tpl, true));
+}
+
+/*
+ * The template tpl is gone for good (mint.drop): forget its pool, so a new
+ * template of that name, perhaps another role's, starts without one.  A row
+ * another transaction holds is left for mint.gc() (see forget_orphan_pools in ops.c).
+ */
+void
+mint_pool_forget(const char *tpl)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	values[0] = CStringGetTextDatum(tpl);
+	/* never wait for a transaction that holds the row (set_pool left open) */
+	(void) mint_registry_exec("WITH l AS (SELECT p.template FROM mint.pool_config p"
+							  "            WHERE p.template" EQ "$1 FOR UPDATE SKIP LOCKED)"
+							  " DELETE FROM mint.pool_config p USING l WHERE p.template" EQ "l.template",
+							  1, types, values, NULL, NULL, 0);
+	(void) mint_registry_exec("DELETE FROM mint.pool_events WHERE template" EQ "$1",
+							  1, types, values, NULL, NULL, 0);
 }
