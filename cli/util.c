@@ -298,6 +298,14 @@ sb_json_string(StrBuf *sb, const char *s)
 	sb_putc(sb, '"');
 }
 
+bool
+env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0';
+}
+
 double
 now_seconds(void)
 {
