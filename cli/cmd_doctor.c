@@ -69,19 +69,23 @@ doctor_query(PGconn *conn, const char *sql, const char *what)
 }
 
 /*
- * The rows of pg_stat_activity that hold a max_worker_processes slot: those
- * whose backend_type is not a client backend nor one of the server's
- * auxiliary processes (checkpointer, walwriter, autovacuum, ...), which
- * leaves the background workers (logical replication launcher and workers,
- * parallel workers, extensions' workers, pg_mint's own).
+ * The rows of pg_stat_activity that hold a max_worker_processes slot: the
+ * background workers (logical replication launcher and workers, parallel
+ * workers, extensions' workers, pg_mint's own).  Which core process types
+ * a server has changes with its version (io worker, walsummarizer, slotsync
+ * worker, stats collector ...), so they are not listed: the server records
+ * a role only for client backends, WAL senders and background workers
+ * (pgstat_bestart), so a row with a role that is neither of the first two
+ * is a background worker, whatever its backend_type.  pg_mint's own
+ * workers are recognised by name as well, so that one still starting up,
+ * its role not yet recorded, counts too.  A row whose backend_type the
+ * role may not see is not counted.
  */
 #define BGWORKERS_IN_USE_SQL \
 	"SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity" \
-	"   WHERE NOT backend_type OPERATOR(pg_catalog.=) ANY (ARRAY['client backend'," \
-	"     'autovacuum launcher', 'autovacuum worker', 'background writer'," \
-	"     'checkpointer', 'walwriter', 'startup', 'walreceiver', 'walsender'," \
-	"     'archiver', 'logger', 'stats collector', 'standalone backend'," \
-	"     'io worker', 'walsummarizer', 'slotsync worker']::pg_catalog.text[])"
+	" WHERE backend_type OPERATOR(pg_catalog.=) ANY (ARRAY['pg_mint worker', 'pg_mint pool']::pg_catalog.text[])" \
+	"    OR (usesysid IS NOT NULL" \
+	"        AND NOT backend_type OPERATOR(pg_catalog.=) ANY (ARRAY['client backend', 'walsender']::pg_catalog.text[]))"
 
 /* 1. the connection; NULL after its FAIL line */
 static PGconn *
