@@ -1,8 +1,9 @@
 /*
  * args.c -- command-line parser in the style of PostgreSQL's programs.
  *
- * Layer: shared helper, called by main.c and the cmd_*.c files; calls only
- * util.c (and an option table's own actions, such as help.c's).
+ * Layer: shared helper, called by main.c and the cmd_*.c files; calls
+ * redact.c (a word in a message may be a password) and util.c, and the
+ * actions an option table names (help.c's --help).
  *
  * Short options ("-h host", "-hhost", "-wq"), long options ("--host host",
  * "--host=host"), positional words anywhere, and "--" ending the options

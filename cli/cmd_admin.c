@@ -1,8 +1,8 @@
 /*
  * cmd_admin.c -- `pg_mint drop`, `pg_mint list`, `pg_mint gc`.
  *
- * Layer: command, called by main.c; calls conn.c, query.c, durations.c,
- * proc.c and util.c.
+ * Layer: command, called by main.c; calls args.c, help.c, conn.c, query.c,
+ * durations.c, proc.c and util.c.
  */
 #include "pg_mint.h"
 

@@ -5,8 +5,8 @@
  * mint.clone, which replaces an existing pg_mint copy atomically.  A signal
  * while mint.clone runs cancels the server call (PQcancel).
  *
- * Layer: command, called by main.c; calls cmdutil.c, conn.c, query.c,
- * url.c, redact.c, proc.c and util.c.
+ * Layer: command, called by main.c; calls args.c, help.c, cmdutil.c,
+ * conn.c, query.c, url.c, redact.c, proc.c and util.c.
  */
 #include "pg_mint.h"
 

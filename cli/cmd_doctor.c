@@ -17,7 +17,8 @@
  *      with 55006 after 5 s), and old idle clones that gc would remove.
  * Exit status 1 when a FAIL blocks using pg_mint, else 0.
  *
- * Layer: command, called by main.c; calls conn.c, args.c and util.c.
+ * Layer: command, called by main.c; calls args.c, help.c, conn.c and
+ * util.c.
  */
 #include "pg_mint.h"
 

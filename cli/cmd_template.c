@@ -10,8 +10,8 @@
  * while COMMAND runs, it ends COMMAND (see proc.c) and the build is aborted,
  * so the lock is released and no half-built template stays behind.
  *
- * Layer: command, called by main.c; calls cmdutil.c, conn.c, query.c,
- * fingerprint.c, durations.c, proc.c and util.c.
+ * Layer: command, called by main.c; calls args.c, help.c, cmdutil.c,
+ * conn.c, query.c, fingerprint.c, durations.c, proc.c and util.c.
  */
 #include "pg_mint.h"
 

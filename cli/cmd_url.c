@@ -2,9 +2,9 @@
  * cmd_url.c -- `pg_mint url` (offline URL rewriting) and
  * `pg_mint fingerprint` (the --fingerprint-files hash).  No server needed.
  *
- * Layer: command, called by main.c; calls url.c, redact.c, fingerprint.c,
- * extension/worker_name.c (the naming rule shared with the server) and
- * util.c.
+ * Layer: command, called by main.c; calls args.c, help.c, url.c, redact.c,
+ * fingerprint.c, extension/worker_name.c (the naming rule shared with the
+ * server) and util.c.
  */
 #include "pg_mint.h"
 #include "worker_name.h"

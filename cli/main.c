@@ -2,7 +2,8 @@
  * main.c -- pg_mint: the options before the command word, and dispatch.
  *
  * Layer: top; calls the cmd_*.c files, args.c, help.c, redact.c (for the
- * unknown command's message), proc.c (signals) and util.c.
+ * unknown command's message), proc.c (signals) and util.c; its option
+ * table binds conn.c's conn_opts.
  */
 #include "pg_mint.h"
 

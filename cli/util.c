@@ -1,5 +1,7 @@
 /*
  * util.c -- messages, memory, string buffers, quoting.
+ *
+ * Layer: bottom, called by every other file; calls only the C library.
  */
 #include "pg_mint.h"
 
