@@ -1,10 +1,20 @@
 /*
- * args.c -- option parser in the style of PostgreSQL's programs.
+ * args.c -- command-line parser in the style of PostgreSQL's programs.
+ *
+ * Layer: shared helper, called by main.c and the cmd_*.c files; calls
+ * redact.c (a word in a message may be a password) and util.c, and the
+ * actions an option table names (help.c's --help).
  *
  * Short options ("-h host", "-hhost", "-wq"), long options ("--host host",
  * "--host=host"), positional words anywhere, and "--" ending the options
  * (everything after it is COMMAND [ARG...]).  Long options must be spelled
  * out in full: abbreviations would make users' scripts fragile.
+ *
+ * Every option is bound to a variable in its command's table (OptSpec), so
+ * a command says once what it accepts (CommandLine) and reads the variables
+ * afterwards.  A positional word with something wrong about it, or an
+ * unexpected "--", is reported at the place where it stands: options after
+ * it (even --help) are not looked at.
  */
 #include "pg_mint.h"
 
@@ -21,6 +31,14 @@ argp_init(ArgParser *p, int argc, char **argv, int start,
 	p->specs = specs;
 	p->command = command;
 	p->rest = argc;
+}
+
+void
+wordlist_add(WordList *l, const char *word)
+{
+	l->items = xrealloc(l->items, sizeof(char *) * (size_t) (l->n + 2));
+	l->items[l->n++] = word;
+	l->items[l->n] = NULL;
 }
 
 static const OptSpec *
@@ -56,14 +74,66 @@ optname(const OptSpec *s, char *buf, size_t buflen, bool was_long)
 	return buf;
 }
 
-int
-argp_next(ArgParser *p, const char **value)
+static bool
+takes_value(const OptSpec *s)
+{
+	return s->type == OPT_STRING || s->type == OPT_LIST;
+}
+
+/* more values of an OPT_LIST option: the words up to the next option */
+static const char *
+next_list_value(ArgParser *p)
+{
+	const char *arg;
+
+	if (p->pos >= p->argc)
+		return NULL;
+	arg = p->argv[p->pos];
+	if (arg[0] == '-' && arg[1] != '\0')
+		return NULL;			/* an option, or "--" */
+	p->pos++;
+	return arg;
+}
+
+/* put the value of option s where its table says */
+static void
+store_option(ArgParser *p, const OptSpec *s, const char *value)
+{
+	switch (s->type)
+	{
+		case OPT_FLAG:
+			*(bool *) s->var = true;
+			break;
+		case OPT_SET:
+			*(int *) s->var = s->setval;
+			break;
+		case OPT_STRING:
+			*(const char **) s->var = value;
+			break;
+		case OPT_LIST:
+			wordlist_add((WordList *) s->var, value);
+			while ((value = next_list_value(p)) != NULL)
+				wordlist_add((WordList *) s->var, value);
+			break;
+		case OPT_ACTION:
+			s->action(p->command);
+			break;
+	}
+}
+
+/*
+ * The next option (its value in *value, NULL for options without one),
+ * or ARGP_POSITIONAL / ARGP_DASHDASH / ARGP_END.
+ */
+static const OptSpec *
+next_option(ArgParser *p, const char **value, int *what)
 {
 	const char *arg;
 	const OptSpec *s;
 	char		namebuf[128];
 
 	*value = NULL;
+	*what = 0;
 
 	if (p->shortcluster && *p->shortcluster)
 	{
@@ -72,7 +142,7 @@ argp_next(ArgParser *p, const char **value)
 		s = find_short(p, c);
 		if (!s)
 			usage_error(p->command, "invalid option -- '%c'", c);
-		if (s->kind != ARG_NONE)
+		if (takes_value(s))
 		{
 			/* the rest of the cluster, or the next word, is the value */
 			if (*p->shortcluster)
@@ -85,21 +155,24 @@ argp_next(ArgParser *p, const char **value)
 			else
 				usage_error(p->command, "option -%c requires a value", c);
 		}
-		return s->id;
+		return s;
 	}
 	p->shortcluster = NULL;
 
 	if (p->pos >= p->argc)
-		return ARGP_END;
+	{
+		*what = ARGP_END;
+		return NULL;
+	}
 
 	arg = p->argv[p->pos++];
 
 	if (strcmp(arg, "--") == 0)
 	{
-		p->saw_dashdash = true;
 		p->rest = p->pos;
 		p->pos = p->argc;
-		return ARGP_DASHDASH;
+		*what = ARGP_DASHDASH;
+		return NULL;
 	}
 
 	if (arg[0] == '-' && arg[1] == '-')
@@ -111,7 +184,7 @@ argp_next(ArgParser *p, const char **value)
 		s = find_long(p, name, len);
 		if (!s)
 			usage_error(p->command, "unrecognized option \"--%s\"", dsn_redact(xstrndup(name, len)));
-		if (s->kind == ARG_NONE)
+		if (!takes_value(s))
 		{
 			if (eq)
 				usage_error(p->command, "option %s does not take a value",
@@ -124,29 +197,91 @@ argp_next(ArgParser *p, const char **value)
 		else
 			usage_error(p->command, "option %s requires a value",
 						optname(s, namebuf, sizeof(namebuf), true));
-		return s->id;
+		return s;
 	}
 
 	if (arg[0] == '-' && arg[1] != '\0')
 	{
 		p->shortcluster = arg + 1;
-		return argp_next(p, value);
+		return next_option(p, value, what);
 	}
 
 	*value = arg;
-	return ARGP_POSITIONAL;
+	*what = ARGP_POSITIONAL;
+	return NULL;
 }
 
-const char *
-argp_next_list_value(ArgParser *p)
+int
+argp_next(ArgParser *p, const char **value)
 {
-	const char *arg;
+	const OptSpec *s;
+	int			what;
 
-	if (p->pos >= p->argc)
-		return NULL;
-	arg = p->argv[p->pos];
-	if (arg[0] == '-' && arg[1] != '\0')
-		return NULL;			/* an option, or "--" */
-	p->pos++;
-	return arg;
+	while ((s = next_option(p, value, &what)) != NULL)
+		store_option(p, s, *value);
+	return what;
+}
+
+/* a positional word: into the next free words[] slot, or as cl->extra says */
+static void
+take_word(const CommandLine *cl, const char *word)
+{
+	int			i;
+
+	for (i = 0; cl->words[i]; i++)
+		if (*cl->words[i] == NULL)
+		{
+			*cl->words[i] = word;
+			return;
+		}
+	switch (cl->extra)
+	{
+		case EXTRA_UNEXPECTED:
+			usage_error(cl->command, "unexpected argument \"%s\"", dsn_redact(word));
+		case EXTRA_TOO_MANY:
+			usage_error(cl->command, "too many arguments (first extra: \"%s\")", dsn_redact(word));
+		case EXTRA_BEFORE_COMMAND:
+			usage_error(cl->command, "unexpected argument \"%s\" (COMMAND goes after \"--\")",
+						dsn_redact(word));
+		case EXTRA_TO_LIST:
+			wordlist_add(cl->more_words, word);
+			break;
+	}
+}
+
+/* "--": the rest of argv, from p->rest */
+static void
+take_dashdash(const CommandLine *cl, ArgParser *p)
+{
+	switch (cl->dashdash)
+	{
+		case DASHDASH_UNEXPECTED:
+			usage_error(cl->command, "unexpected \"--\"");
+		case DASHDASH_NOT_CLONE:
+			usage_error(cl->command, "unexpected \"--\" (did you mean \"pg_mint run\"?)");
+		case DASHDASH_COMMAND:
+			*cl->command_argv = p->argv + p->rest;
+			break;
+		case DASHDASH_TO_LIST:
+			while (p->rest < p->argc)
+				wordlist_add(cl->more_words, p->argv[p->rest++]);
+			break;
+	}
+}
+
+void
+parse_command_line(const CommandLine *cl, int argc, char **argv, int start)
+{
+	ArgParser	p;
+	const char *word;
+	int			what;
+
+	argp_init(&p, argc, argv, start, cl->options, cl->command);
+	while ((what = argp_next(&p, &word)) != ARGP_END)
+	{
+		if (what == ARGP_POSITIONAL)
+			take_word(cl, word);
+		else
+			take_dashdash(cl, &p);
+	}
 }

@@ -4,18 +4,16 @@
  * Both name the copy on the server (mint.worker_name) and make it with
  * mint.clone, which replaces an existing pg_mint copy atomically.  A signal
  * while mint.clone runs cancels the server call (PQcancel).
+ *
+ * Layer: command, called by main.c; calls args.c, help.c, cmdutil.c,
+ * conn.c, query.c, url.c, redact.c, proc.c and util.c.
  */
 #include "pg_mint.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define OPT_BASE	1
-#define OPT_WORKER	2
-#define OPT_PRINT	3
-#define OPT_URL		4
-#define OPT_KEEP	5
-
+/* what to clone into what: TEMPLATE, and TARGET or --base [--worker] */
 typedef struct Target
 {
 	const char *tmpl;
@@ -24,9 +22,14 @@ typedef struct Target
 	const char *worker;			/* --worker, or $PYTEST_XDIST_WORKER */
 } Target;
 
+/* --base and --worker, bound to a Target */
+#define TARGET_OPTIONS(t) OPT_STR("base", &(t).base), OPT_STR("worker", &(t).worker)
+
 static void
-check_target(const char *command, Target *t, bool worker_given)
+check_target(const char *command, Target *t)
 {
+	bool		worker_given = t->worker != NULL;
+
 	if (!t->tmpl)
 		usage_error(command, "no TEMPLATE given");
 	if (t->tmpl[0] == '\0')
@@ -47,20 +50,6 @@ check_target(const char *command, Target *t, bool worker_given)
 
 		t->worker = (w && w[0]) ? w : NULL;
 	}
-}
-
-static void
-check_url(const char *command, const char *url, const char *url_opt)
-{
-	const char *err;
-	char	   *test;
-
-	if (!url)
-		return;
-	test = rewrite_database(url, "x", &err);
-	if (!test)
-		usage_error(command, "cannot rewrite %s: %s", url_opt ? "--url" : "DATABASE_URL", err);
-	free(test);
 }
 
 /* clone; returns the new database's name or exits */
@@ -107,167 +96,108 @@ do_clone(PGconn *conn, const Target *t)
 	return name;
 }
 
+/* --print: the name, the URL rewritten to it, or export lines for eval */
+static void
+print_clone(const char *print, const char *name, const char *url)
+{
+	const char *err;
+	char	   *nu;
+
+	if (strcmp(print, "name") == 0)
+	{
+		printf("%s\n", name);
+		return;
+	}
+	nu = url ? rewrite_database(url, name, &err) : NULL;
+	if (strcmp(print, "url") == 0)
+		printf("%s\n", nu);
+	else
+	{
+		if (nu)
+			printf("export DATABASE_URL=%s\n", shell_quote(nu));
+		printf("export PGDATABASE=%s\n", shell_quote(name));
+	}
+	free(nu);
+}
+
 int
 cmd_clone(int argc, char **argv, int start)
 {
-	static const OptSpec specs[] = {
-		{"base", 0, ARG_REQUIRED, OPT_BASE},
-		{"worker", 0, ARG_REQUIRED, OPT_WORKER},
-		{"print", 0, ARG_REQUIRED, OPT_PRINT},
-		{"url", 0, ARG_REQUIRED, OPT_URL},
-		CONN_OPT_SPECS,
-		{NULL, 0, ARG_NONE, 0}
-	};
-	ArgParser	p;
-	const char *v;
 	Target		t = {0};
-	bool		worker_given = false;
 	const char *print = "name",
 			   *url_opt = NULL,
 			   *url;
+	const OptSpec options[] = {
+		TARGET_OPTIONS(t), OPT_STR("print", &print), OPT_STR("url", &url_opt),
+		CONN_OPTIONS, OPT_TABLE_END
+	};
+	const CommandLine cl = {"clone", options, {&t.tmpl, &t.target}, EXTRA_TOO_MANY,
+		NULL, DASHDASH_NOT_CLONE};
 	PGconn	   *conn;
 	char	   *name;
-	int			id;
 
-	argp_init(&p, argc, argv, start, specs, "clone");
-	while ((id = argp_next(&p, &v)) != ARGP_END)
-	{
-		switch (id)
-		{
-			case ARGP_POSITIONAL:
-				if (!t.tmpl)
-					t.tmpl = v;
-				else if (!t.target)
-					t.target = v;
-				else
-					usage_error("clone", "too many arguments (first extra: \"%s\")", dsn_redact(v));
-				break;
-			case ARGP_DASHDASH:
-				usage_error("clone", "unexpected \"--\" (did you mean \"pg_mint run\"?)");
-				break;
-			case OPT_HELP:
-				help_command("clone", stdout);
-				exit(EXIT_OK);
-			case OPT_BASE:
-				t.base = v;
-				break;
-			case OPT_WORKER:
-				t.worker = v;
-				worker_given = true;
-				break;
-			case OPT_PRINT:
-				print = v;
-				break;
-			case OPT_URL:
-				url_opt = v;
-				break;
-			default:
-				handle_common_option(id, v);
-		}
-	}
-	check_target("clone", &t, worker_given);
+	parse_command_line(&cl, argc, argv, start);
+	check_target("clone", &t);
 	if (strcmp(print, "name") != 0 && strcmp(print, "url") != 0 && strcmp(print, "env") != 0)
 		usage_error("clone", "invalid value \"%s\" for --print (name, url or env)", dsn_redact(print));
-	url = effective_url(url_opt);
-	if (strcmp(print, "url") == 0 && !url)
+	if (strcmp(print, "url") == 0 && !effective_url(url_opt))
 		usage_error("clone", "--print url needs --url URL or DATABASE_URL");
-	check_url("clone", url, url_opt);
+	url = url_to_rewrite("clone", url_opt);
 
 	conn = mint_connect();
 	require_extension(conn);
 	name = do_clone(conn, &t);
 	PQfinish(conn);
 
-	if (strcmp(print, "name") == 0)
-		printf("%s\n", name);
-	else
-	{
-		const char *err;
-		char	   *nu = url ? rewrite_database(url, name, &err) : NULL;
-
-		if (strcmp(print, "url") == 0)
-			printf("%s\n", nu);
-		else
-		{
-			if (nu)
-				printf("export DATABASE_URL=%s\n", shell_quote(nu));
-			printf("export PGDATABASE=%s\n", shell_quote(name));
-		}
-		free(nu);
-	}
+	print_clone(print, name, url);
 	free(name);
 	return EXIT_OK;
+}
+
+/* mint.drop of run's copy; a failure is reported, and the status stays */
+static void
+drop_copy(PGconn *conn, const char *name)
+{
+	const char *params[1] = {name};
+	PGresult   *res = PQexecParams(conn, "SELECT mint.drop($1)", 1, NULL, params,
+								   NULL, NULL, 0);
+
+	if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
+		log_info("dropped %s", name);
+	else
+	{
+		char	   *ctx = xasprintf("could not drop \"%s\"", name);
+
+		report_error(conn, res, ctx);
+		log_hint("\"pg_mint gc\" or \"pg_mint drop %s\" removes it later.", name);
+	}
+	PQclear(res);
 }
 
 int
 cmd_run(int argc, char **argv, int start)
 {
-	static const OptSpec specs[] = {
-		{"base", 0, ARG_REQUIRED, OPT_BASE},
-		{"worker", 0, ARG_REQUIRED, OPT_WORKER},
-		{"keep", 0, ARG_NONE, OPT_KEEP},
-		{"url", 0, ARG_REQUIRED, OPT_URL},
-		CONN_OPT_SPECS,
-		{NULL, 0, ARG_NONE, 0}
-	};
-	ArgParser	p;
-	const char *v;
 	Target		t = {0};
-	bool		worker_given = false,
-				keep = false;
+	bool		keep = false;
 	const char *url_opt = NULL,
 			   *url;
 	char	  **cmd = NULL;
+	const OptSpec options[] = {
+		TARGET_OPTIONS(t), OPT_BOOL("keep", &keep), OPT_STR("url", &url_opt),
+		CONN_OPTIONS, OPT_TABLE_END
+	};
+	const CommandLine cl = {"run", options, {&t.tmpl, &t.target}, EXTRA_BEFORE_COMMAND,
+		NULL, DASHDASH_COMMAND, &cmd};
 	PGconn	   *conn;
 	char	   *name;
-	int			id,
-				status,
+	int			status,
 				termsig,
 				sigs_before;
 
-	argp_init(&p, argc, argv, start, specs, "run");
-	while ((id = argp_next(&p, &v)) != ARGP_END)
-	{
-		switch (id)
-		{
-			case ARGP_POSITIONAL:
-				if (!t.tmpl)
-					t.tmpl = v;
-				else if (!t.target)
-					t.target = v;
-				else
-					usage_error("run", "unexpected argument \"%s\" (COMMAND goes after \"--\")", dsn_redact(v));
-				break;
-			case ARGP_DASHDASH:
-				cmd = argv + p.rest;
-				break;
-			case OPT_HELP:
-				help_command("run", stdout);
-				exit(EXIT_OK);
-			case OPT_BASE:
-				t.base = v;
-				break;
-			case OPT_WORKER:
-				t.worker = v;
-				worker_given = true;
-				break;
-			case OPT_KEEP:
-				keep = true;
-				break;
-			case OPT_URL:
-				url_opt = v;
-				break;
-			default:
-				handle_common_option(id, v);
-		}
-	}
-	check_target("run", &t, worker_given);
-	if (!cmd)
-		usage_error("run", "missing \"--\" before COMMAND (pg_mint run TEMPLATE --base BASE -- COMMAND [ARG]...)");
-	if (!cmd[0])
-		usage_error("run", "no COMMAND after \"--\"");
-	url = effective_url(url_opt);
-	check_url("run", url, url_opt);
+	parse_command_line(&cl, argc, argv, start);
+	check_target("run", &t);
+	require_command("run", cmd, "pg_mint run TEMPLATE --base BASE -- COMMAND [ARG]...");
+	url = url_to_rewrite("run", url_opt);
 
 	conn = mint_connect();
 	require_extension(conn);
@@ -282,22 +212,7 @@ cmd_run(int argc, char **argv, int start)
 	if (keep)
 		log_info("kept %s", name);
 	else
-	{
-		const char *params[1] = {name};
-		PGresult   *res = PQexecParams(conn, "SELECT mint.drop($1)", 1, NULL, params,
-									   NULL, NULL, 0);
-
-		if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
-			log_info("dropped %s", name);
-		else
-		{
-			char	   *ctx = xasprintf("could not drop \"%s\"", name);
-
-			report_error(conn, res, ctx);
-			log_hint("\"pg_mint gc\" or \"pg_mint drop %s\" removes it later.", name);
-		}
-		PQclear(res);
-	}
+		drop_copy(conn, name);
 	PQfinish(conn);
 	if (status == 0 && signal_count() != sigs_before)
 		status = 128 + signal_received();

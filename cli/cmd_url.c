@@ -1,16 +1,16 @@
 /*
  * cmd_url.c -- `pg_mint url` (offline URL rewriting) and
  * `pg_mint fingerprint` (the --fingerprint-files hash).  No server needed.
+ *
+ * Layer: command, called by main.c; calls args.c, help.c, url.c, redact.c,
+ * fingerprint.c, extension/worker_name.c (the naming rule shared with the
+ * server) and util.c.
  */
 #include "pg_mint.h"
 #include "worker_name.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define OPT_WORKER		1
-#define OPT_BASE		2
-#define OPT_DATABASE	3
 
 /*
  * The database name for (base, worker) by the shared naming rule of
@@ -26,57 +26,57 @@ worker_db_name(const char *command, const char *base, const char *worker)
 	return xstrdup(out);
 }
 
+/* usage error: url does not parse (err), shown without its password */
+static void
+invalid_url(const char *url, const char *err) __attribute__((noreturn));
+
+static void
+invalid_url(const char *url, const char *err)
+{
+	char	   *red = url_looks_like_url(url) ? url_redact(url) : xstrdup("(connection string)");
+
+	usage_error("url", "invalid URL \"%s\": %s", red, err);
+}
+
+/* the database to point url at: NAME, or BASE (default: url's) and W */
+static char *
+url_target_name(const char *url, const char *database, const char *base,
+				const char *worker)
+{
+	const char *err;
+
+	if (database)
+		return xstrdup(database);
+	if (!base)
+	{
+		char	   *db = database_of(url, &err);
+
+		if (err)
+			invalid_url(url, err);
+		if (!db)
+			usage_error("url", "the URL names no database: give --base BASE");
+		base = db;
+	}
+	return worker_db_name("url", base, worker);
+}
+
 int
 cmd_url(int argc, char **argv, int start)
 {
-	static const OptSpec specs[] = {
-		{"worker", 0, ARG_REQUIRED, OPT_WORKER},
-		{"base", 0, ARG_REQUIRED, OPT_BASE},
-		{"database", 0, ARG_REQUIRED, OPT_DATABASE},
-		{"quiet", 'q', ARG_NONE, OPT_QUIET},
-		{"help", '?', ARG_NONE, OPT_HELP},
-		{NULL, 0, ARG_NONE, 0}
-	};
-	ArgParser	p;
-	const char *v;
 	const char *url = NULL,
 			   *worker = NULL,
 			   *base = NULL,
 			   *database = NULL;
+	const OptSpec options[] = {
+		OPT_STR("worker", &worker), OPT_STR("base", &base), OPT_STR("database", &database),
+		OPT_QUIET_ENTRY, OPT_HELP_ENTRY, OPT_TABLE_END
+	};
+	const CommandLine cl = {"url", options, {&url}, EXTRA_TOO_MANY, NULL, DASHDASH_UNEXPECTED};
 	const char *err;
 	char	   *name,
 			   *out;
-	int			id;
 
-	argp_init(&p, argc, argv, start, specs, "url");
-	while ((id = argp_next(&p, &v)) != ARGP_END)
-	{
-		switch (id)
-		{
-			case ARGP_POSITIONAL:
-				if (url)
-					usage_error("url", "too many arguments (first extra: \"%s\")", dsn_redact(v));
-				url = v;
-				break;
-			case ARGP_DASHDASH:
-				usage_error("url", "unexpected \"--\"");
-				break;
-			case OPT_HELP:
-				help_command("url", stdout);
-				exit(EXIT_OK);
-			case OPT_WORKER:
-				worker = v;
-				break;
-			case OPT_BASE:
-				base = v;
-				break;
-			case OPT_DATABASE:
-				database = v;
-				break;
-			default:
-				handle_common_option(id, v);
-		}
-	}
+	parse_command_line(&cl, argc, argv, start);
 	if (!url)
 		usage_error("url", "no URL given");
 	if (worker && database)
@@ -88,34 +88,10 @@ cmd_url(int argc, char **argv, int start)
 	if (database && database[0] == '\0')
 		usage_error("url", "--database must not be empty");
 
-	if (database)
-		name = xstrdup(database);
-	else
-	{
-		if (!base)
-		{
-			char	   *db = database_of(url, &err);
-
-			if (err)
-			{
-				char	   *red = url_looks_like_url(url) ? url_redact(url) : xstrdup("(connection string)");
-
-				usage_error("url", "invalid URL \"%s\": %s", red, err);
-			}
-			if (!db)
-				usage_error("url", "the URL names no database: give --base BASE");
-			base = db;
-		}
-		name = worker_db_name("url", base, worker);
-	}
-
+	name = url_target_name(url, database, base, worker);
 	out = rewrite_database(url, name, &err);
 	if (!out)
-	{
-		char	   *red = url_looks_like_url(url) ? url_redact(url) : xstrdup("(connection string)");
-
-		usage_error("url", "invalid URL \"%s\": %s", red, err);
-	}
+		invalid_url(url, err);
 	printf("%s\n", out);
 	free(out);
 	free(name);
@@ -125,36 +101,15 @@ cmd_url(int argc, char **argv, int start)
 int
 cmd_fingerprint(int argc, char **argv, int start)
 {
-	static const OptSpec specs[] = {
-		{"help", '?', ARG_NONE, OPT_HELP},
-		{NULL, 0, ARG_NONE, 0}
-	};
-	ArgParser	p;
-	const char *v;
-	const char **paths = xmalloc(sizeof(char *) * (size_t) (argc + 1));
-	int			n = 0;
-	int			id;
+	WordList	paths = {0};
+	const OptSpec options[] = {OPT_HELP_ENTRY, OPT_TABLE_END};
+	const CommandLine cl = {"fingerprint", options, {NULL}, EXTRA_TO_LIST, &paths, DASHDASH_TO_LIST};
 	char		hex[65];
 
-	argp_init(&p, argc, argv, start, specs, "fingerprint");
-	while ((id = argp_next(&p, &v)) != ARGP_END)
-	{
-		if (id == ARGP_POSITIONAL)
-			paths[n++] = v;
-		else if (id == ARGP_DASHDASH)
-		{
-			while (p.rest < argc)
-				paths[n++] = argv[p.rest++];
-		}
-		else if (id == OPT_HELP)
-		{
-			help_command("fingerprint", stdout);
-			exit(EXIT_OK);
-		}
-	}
-	if (n == 0)
+	parse_command_line(&cl, argc, argv, start);
+	if (paths.n == 0)
 		usage_error("fingerprint", "no files or directories given");
-	if (!fingerprint_files(n, paths, hex))
+	if (!fingerprint_files(paths.n, paths.items, hex))
 		return EXIT_USAGE;
 	printf("%s\n", hex);
 	return EXIT_OK;

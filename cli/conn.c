@@ -1,6 +1,9 @@
 /*
- * conn.c -- connecting to the maintenance database, reporting server
- * errors, and queries that a signal or a deadline can cancel.
+ * conn.c -- connecting to the maintenance database, and checking that the
+ * extension is installed there.
+ *
+ * Layer: shared helper, called by the cmd_*.c files; calls url.c,
+ * redact.c, query.c (require_extension) and util.c.
  *
  * Where the connection parameters come from, lowest to highest priority:
  *   1. libpq's defaults: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSERVICE,
@@ -17,49 +20,13 @@
  */
 #include "pg_mint.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
 ConnOpts	conn_opts;
-
-bool
-handle_common_option(int id, const char *value)
-{
-	switch (id)
-	{
-		case OPT_HOST:
-			conn_opts.host = value;
-			return true;
-		case OPT_PORT:
-			conn_opts.port = value;
-			return true;
-		case OPT_USER:
-			conn_opts.user = value;
-			return true;
-		case OPT_DBNAME:
-			conn_opts.dbname = value;
-			return true;
-		case OPT_DSN:
-			conn_opts.dsn = value;
-			return true;
-		case OPT_NO_PASSWORD:
-			conn_opts.prompt = -1;
-			return true;
-		case OPT_PASSWORD:
-			conn_opts.prompt = 1;
-			return true;
-		case OPT_QUIET:
-			quiet = true;
-			return true;
-		default:
-			return false;
-	}
-}
 
 /* ---- parameter list ------------------------------------------------------ */
 
@@ -110,7 +77,8 @@ libpq_knows(const char *kw)
 	return false;
 }
 
-void
+/* a URL query parameter as a libpq keyword/value; NULL key to skip it */
+static void
 url_param_to_libpq(const char *key, const char *value,
 				   const char **lkey, const char **lvalue)
 {
@@ -215,14 +183,6 @@ add_dsn(ConnParams *cp, const char *dsn, const char *what)
 		}
 		return db;
 	}
-}
-
-static bool
-env_set(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && v[0] != '\0';
 }
 
 static void
@@ -440,266 +400,4 @@ require_extension(PGconn *conn)
 		log_warning("extension pg_mint %s is installed in database \"%s\", this program is version %s",
 					PQgetvalue(res, 0, 0), PQdb(conn), MINT_VERSION);
 	PQclear(res);
-}
-
-/* ---- errors -------------------------------------------------------------- */
-
-const char *
-result_sqlstate(const PGresult *res)
-{
-	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-
-	return s ? s : "";
-}
-
-static char *
-trimmed(const char *s)
-{
-	char	   *m = xstrdup(s ? s : "");
-	size_t		l = strlen(m);
-
-	while (l > 0 && (m[l - 1] == '\n' || m[l - 1] == ' '))
-		m[--l] = '\0';
-	return m;
-}
-
-void
-report_error(PGconn *conn, const PGresult *res, const char *context)
-{
-	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
-	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
-	const char *state = result_sqlstate(res);
-	char	   *msg;
-
-	if (primary)
-		msg = trimmed(primary);
-	else if (res && PQresultErrorMessage(res)[0])
-		msg = trimmed(PQresultErrorMessage(res));
-	else if (conn && PQerrorMessage(conn)[0])
-		msg = trimmed(PQerrorMessage(conn));
-	else
-		msg = xstrdup("unknown error");
-
-	if (state[0])
-		log_error("%s%s%s (SQLSTATE %s)", context ? context : "", context ? ": " : "", msg, state);
-	else
-		log_error("%s%s%s", context ? context : "", context ? ": " : "", msg);
-	if (detail)
-		log_detail("%s", detail);
-	if (hint)
-		log_hint("%s", hint);
-	free(msg);
-}
-
-/* ---- queries ------------------------------------------------------------- */
-
-static void
-send_cancel(PGconn *conn)
-{
-	PGcancel   *c = PQgetCancel(conn);
-	char		errbuf[256];
-
-	if (c)
-	{
-		if (!PQcancel(c, errbuf, sizeof(errbuf)))
-			log_warning("could not send cancel request: %s", errbuf);
-		PQfreeCancel(c);
-	}
-}
-
-static void
-drain_signal_pipe(void)
-{
-	char		buf[64];
-
-	while (read(signal_pipe_fd(), buf, sizeof(buf)) > 0)
-		;
-}
-
-QueryStatus
-query_interruptible(PGconn *conn, const char *sql, int nparams,
-					const char *const *params, long timeout_ms,
-					PGresult **res)
-{
-	QueryStatus status = Q_OK;
-	bool		cancelled = false;
-	int			signals_at_start = 0;	/* any signal since pg_mint started */
-	int			signals_at_cancel = 0;
-	double		deadline = timeout_ms > 0 ? now_seconds() + timeout_ms / 1000.0 : 0;
-	PGresult   *r,
-			   *keep = NULL;
-
-	*res = NULL;
-	/* a signal that arrived earlier (say, while connecting) counts too */
-	if (signal_count() != signals_at_start)
-		return Q_INTERRUPTED;
-	if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0))
-		return Q_ERROR;
-
-	for (;;)
-	{
-		struct pollfd pfd[2];
-		int			wait_ms = -1;
-		int			rc;
-
-		if (!PQisBusy(conn))
-			break;
-
-		if (!cancelled && signal_count() != signals_at_start)
-		{
-			send_cancel(conn);
-			cancelled = true;
-			signals_at_cancel = signal_count();
-			status = Q_INTERRUPTED;
-		}
-		else if (cancelled && status == Q_INTERRUPTED && signal_count() != signals_at_cancel)
-		{
-			/* a second Ctrl-C: stop waiting for the server */
-			log_error("interrupted again, giving up on the server");
-			PQfinish(conn);
-			exit(128 + signal_received());
-		}
-		if (!cancelled && deadline > 0)
-		{
-			double		left = deadline - now_seconds();
-
-			if (left <= 0)
-			{
-				send_cancel(conn);
-				cancelled = true;
-				signals_at_cancel = signal_count();
-				status = Q_TIMEOUT;
-				continue;
-			}
-			wait_ms = (int) (left * 1000) + 1;
-		}
-
-		pfd[0].fd = PQsocket(conn);
-		pfd[0].events = POLLIN;
-		pfd[0].revents = 0;
-		pfd[1].fd = signal_pipe_fd();
-		pfd[1].events = POLLIN;
-		pfd[1].revents = 0;
-		rc = poll(pfd, 2, wait_ms);
-		if (rc < 0)
-		{
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd[1].revents)
-			drain_signal_pipe();
-		if (pfd[0].revents)
-		{
-			if (!PQconsumeInput(conn))
-				break;
-		}
-	}
-
-	while ((r = PQgetResult(conn)) != NULL)
-	{
-		if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR)
-		{
-			PQclear(r);
-			continue;
-		}
-		if (keep)
-			PQclear(keep);
-		keep = r;
-	}
-	*res = keep;
-	if (status != Q_OK)
-		return status;
-	if (!keep || (PQresultStatus(keep) != PGRES_TUPLES_OK &&
-				  PQresultStatus(keep) != PGRES_COMMAND_OK))
-		return Q_ERROR;
-	return Q_OK;
-}
-
-PGresult *
-query_or_die(PGconn *conn, const char *sql, int nparams,
-			 const char *const *params, const char *context)
-{
-	PGresult   *res;
-	QueryStatus st = query_interruptible(conn, sql, nparams, params, 0, &res);
-
-	switch (st)
-	{
-		case Q_OK:
-			return res;
-		case Q_INTERRUPTED:
-			log_error("%s: canceled by signal %d", context, signal_received());
-			PQfinish(conn);
-			exit(128 + signal_received());
-		case Q_TIMEOUT:
-		case Q_ERROR:
-			break;
-	}
-	report_error(conn, res, context);
-	PQfinish(conn);
-	exit(EXIT_RUNTIME);
-}
-
-/* ---- environment for COMMAND --------------------------------------------- */
-
-const char *
-effective_url(const char *url_opt)
-{
-	if (url_opt)
-		return url_opt;
-	if (env_set("DATABASE_URL"))
-		return getenv("DATABASE_URL");
-	return NULL;
-}
-
-void
-set_child_env(PGconn *conn, const char *dbname, const char *url)
-{
-	PQconninfoOption *opts = PQconninfo(conn);
-	PQconninfoOption *o;
-
-	if (opts)
-	{
-		for (o = opts; o->keyword; o++)
-		{
-			if (!o->envvar || !o->val || !o->val[0])
-				continue;
-			if (strcmp(o->keyword, "dbname") == 0 || strcmp(o->keyword, "host") == 0 ||
-				strcmp(o->keyword, "port") == 0 || strcmp(o->keyword, "user") == 0 ||
-				strcmp(o->keyword, "password") == 0 || strcmp(o->keyword, "hostaddr") == 0 ||
-				strcmp(o->keyword, "service") == 0)
-				continue;
-			if (o->compiled && strcmp(o->compiled, o->val) == 0)
-				continue;
-			setenv(o->envvar, o->val, 1);
-		}
-		PQconninfoFree(opts);
-	}
-	/* the host actually connected to (one of a list, or a socket directory) */
-	if (PQhost(conn) && PQhost(conn)[0])
-		setenv("PGHOST", PQhost(conn), 1);
-	unsetenv("PGHOSTADDR");
-	unsetenv("PGSERVICE");
-	if (PQport(conn) && PQport(conn)[0])
-		setenv("PGPORT", PQport(conn), 1);
-	if (PQuser(conn) && PQuser(conn)[0])
-		setenv("PGUSER", PQuser(conn), 1);
-	if (PQconnectionUsedPassword(conn) && PQpass(conn) && PQpass(conn)[0])
-		setenv("PGPASSWORD", PQpass(conn), 1);
-	setenv("PGDATABASE", dbname, 1);
-
-	if (url)
-	{
-		const char *err;
-		char	   *nu = rewrite_database(url, dbname, &err);
-
-		if (!nu)
-		{
-			log_error("cannot rewrite DATABASE_URL: %s", err);
-			exit(EXIT_USAGE);
-		}
-		setenv("DATABASE_URL", nu, 1);
-		free(nu);
-	}
 }

@@ -2,6 +2,8 @@
  * durations.c -- "500ms", "30s", "2m", "1h", "1d" or plain seconds ("30",
  * "1.5").  Whitespace, signs, empty strings, unknown units and values
  * above 100 years are rejected.
+ *
+ * Layer: base helper, called by the cmd_*.c files; calls only util.c.
  */
 #include "pg_mint.h"
 

@@ -14,6 +14,9 @@
  * file is added, removed, renamed or edited.  Inside directories, entries
  * whose name starts with "." and "__pycache__" directories are skipped
  * (editor files, .git, Python byte code written while migrations run).
+ *
+ * Layer: base helper, called by cmd_template.c and cmd_url.c; calls
+ * extension/sha256.c and util.c.
  */
 #include "pg_mint.h"
 #include "sha256.h"

@@ -1,17 +1,28 @@
 /*
  * pg_mint.h -- declarations shared by the pg_mint command-line program.
  *
- * The program is split by concern:
- *   main.c        command dispatch, --help / --version
- *   args.c        option parser (PostgreSQL-style short and long options)
- *   util.c        messages, memory, string buffers, quoting
+ * The program is split by concern, in layers that call only downwards:
+ *
+ *   main.c        command dispatch                               (top)
+ *   cmd_*.c       the commands, each a few steps that read like its
+ *                 help text; no command file calls another
+ *   cmdutil.c     checks and steps shared by the commands: the URL
+ *                 to rewrite for COMMAND, COMMAND after "--", its
+ *                 environment
+ *   help.c        --help texts and --version
+ *   args.c        command lines: options bound to variables, one
+ *                 table per command
+ *   conn.c        connecting, checking for the extension
+ *   query.c       server errors, interruptible queries
+ *   redact.c      passwords out of messages (URLs, connection strings,
+ *                 libpq errors)
  *   url.c         PostgreSQL / SQLAlchemy URL parsing and rewriting
- *   redact.c      passwords out of messages (connection strings, libpq errors)
- *   conn.c        connecting, server errors, interruptible queries
- *   durations.c   "30s", "500ms", "2m", "1h", "1d", plain seconds
  *   fingerprint.c SHA-256 over files and directories
+ *   durations.c   "30s", "500ms", "2m", "1h", "1d", plain seconds
  *   proc.c        signals, running COMMAND, exit statuses
- *   cmd_*.c       the commands
+ *   util.c        messages, memory, string buffers, quoting    (bottom)
+ *
+ * Each file's first comment names the files it calls.
  */
 #ifndef PG_MINT_CLI_H
 #define PG_MINT_CLI_H
@@ -77,35 +88,61 @@ char	   *text_escape(const char *s);
 /* JSON string literal (with the quotes) appended to sb; NULL -> null */
 void		sb_json_string(StrBuf *sb, const char *s);
 
+/* the environment variable name is set and not empty */
+bool		env_set(const char *name);
+
 /* monotonic clock in seconds */
 double		now_seconds(void);
 
 /* ---- args.c ------------------------------------------------------------ */
 
+/* words collected by an OPT_LIST option or by a command's positional words */
+typedef struct WordList
+{
+	const char **items;
+	int			n;
+} WordList;
+
+void		wordlist_add(WordList *l, const char *word);
+
 typedef enum
 {
-	ARG_NONE,					/* flag */
-	ARG_REQUIRED,				/* one value */
-	ARG_LIST					/* one or more values, up to the next option */
-} ArgKind;
+	OPT_FLAG,					/* no value: *(bool *) var = true */
+	OPT_SET,					/* no value: *(int *) var = setval */
+	OPT_STRING,					/* one value: *(const char **) var = value */
+	OPT_LIST,					/* one or more values, up to the next option:
+								 * added to *(WordList *) var */
+	OPT_ACTION					/* no value: action(command), which exits */
+} OptType;
 
+/*
+ * One option, bound to the variable it sets (as pg_repack's pgut_option
+ * does): a command's options are one table of these, and parsing stores
+ * every value where the table says.  The last occurrence of an option wins.
+ */
 typedef struct OptSpec
 {
 	const char *longname;		/* without "--" */
 	char		shortname;		/* 0 if none */
-	ArgKind		kind;
-	int			id;				/* returned to the caller */
+	OptType		type;
+	void	   *var;
+	int			setval;			/* OPT_SET */
+	void		(*action) (const char *command);	/* OPT_ACTION */
 } OptSpec;
+
+/* a long option without a short form: --NAME VALUE, or the flag --NAME */
+#define OPT_STR(name, var)	{name, 0, OPT_STRING, var, 0, NULL}
+#define OPT_BOOL(name, var)	{name, 0, OPT_FLAG, var, 0, NULL}
+#define OPT_TABLE_END		{NULL, 0, OPT_FLAG, NULL, 0, NULL}
 
 typedef struct ArgParser
 {
 	int			argc;
 	char	  **argv;
 	int			pos;			/* next argv index */
-	const OptSpec *specs;		/* terminated by longname == NULL && shortname == 0 */
+	const OptSpec *specs;		/* terminated by OPT_TABLE_END */
 	const char *command;		/* for messages */
 	const char *shortcluster;	/* pending "-abc" remainder */
-	bool		saw_dashdash;	/* "--" was seen: rest is COMMAND */
 	int			rest;			/* index of the first word after "--" */
 } ArgParser;
 
@@ -116,14 +153,60 @@ typedef struct ArgParser
 void		argp_init(ArgParser *p, int argc, char **argv, int start,
 					  const OptSpec *specs, const char *command);
 /*
- * Next option.  Returns an OptSpec id and sets *value (NULL for flags; for
- * ARG_LIST the first value, fetch more with argp_next_list_value), or
+ * Store the options up to the next positional word or "--".  Returns
  * ARGP_POSITIONAL with *value = the word, ARGP_DASHDASH when "--" was seen
  * (p->rest is the first word after it), or ARGP_END.  Unknown options and
  * missing values are usage errors (exit 2).
  */
 int			argp_next(ArgParser *p, const char **value);
-const char *argp_next_list_value(ArgParser *p);
+
+/* what a command does with a positional word beyond its words[] */
+typedef enum
+{
+	EXTRA_UNEXPECTED,			/* unexpected argument "W" */
+	EXTRA_TOO_MANY,				/* too many arguments (first extra: "W") */
+	EXTRA_BEFORE_COMMAND,		/* unexpected argument "W" (COMMAND goes after
+								 * "--") */
+	EXTRA_TO_LIST				/* added to *more_words */
+} ExtraWords;
+
+/* what a command does with "--" */
+typedef enum
+{
+	DASHDASH_UNEXPECTED,		/* unexpected "--" */
+	DASHDASH_NOT_CLONE,			/* unexpected "--" (did you mean "pg_mint
+								 * run"?) */
+	DASHDASH_COMMAND,			/* the rest is COMMAND [ARG]... */
+	DASHDASH_TO_LIST			/* the rest is added to *more_words */
+} DashDash;
+
+/* a command's whole command line: options, positional words, "--" */
+typedef struct CommandLine
+{
+	const char *command;
+	const OptSpec *options;
+	const char **words[3];		/* positional words, in order, NULL-ended */
+	ExtraWords	extra;
+	WordList   *more_words;		/* EXTRA_TO_LIST, DASHDASH_TO_LIST */
+	DashDash	dashdash;
+	char	 ***command_argv;	/* DASHDASH_COMMAND: COMMAND [ARG]... */
+} CommandLine;
+
+/* parse argv[start..] as cl says; usage errors exit 2 */
+void		parse_command_line(const CommandLine *cl, int argc, char **argv, int start);
+
+/* ---- help.c -------------------------------------------------------------- */
+
+void		help_main(FILE *f);
+bool		help_command(const char *command, FILE *f);
+void		print_version(void);
+/* OPT_ACTION of -?/--help: help of command (NULL: pg_mint's), exit 0 */
+void		help_and_exit(const char *command) __attribute__((noreturn));
+/* OPT_ACTION of -V/--version */
+void		version_and_exit(const char *command) __attribute__((noreturn));
+
+#define OPT_HELP_ENTRY	{"help", '?', OPT_ACTION, NULL, 0, help_and_exit}
+#define OPT_QUIET_ENTRY	{"quiet", 'q', OPT_FLAG, &quiet, 0, NULL}
 
 /* ---- connection options (conn.c) ---------------------------------------- */
 
@@ -139,32 +222,18 @@ typedef struct ConnOpts
 
 extern ConnOpts conn_opts;
 
-/* the connection options shared by every command, ids 1000+ */
-#define OPT_HOST		1000
-#define OPT_PORT		1001
-#define OPT_USER		1002
-#define OPT_DBNAME		1003
-#define OPT_DSN			1004
-#define OPT_NO_PASSWORD 1005
-#define OPT_PASSWORD	1006
-#define OPT_HELP		1007
-#define OPT_VERSION		1008
-#define OPT_QUIET		1009
-
-#define CONN_OPT_SPECS \
-	{"host", 'h', ARG_REQUIRED, OPT_HOST}, \
-	{"port", 'p', ARG_REQUIRED, OPT_PORT}, \
-	{"username", 'U', ARG_REQUIRED, OPT_USER}, \
-	{"dbname", 'd', ARG_REQUIRED, OPT_DBNAME}, \
-	{"maintenance-db", 0, ARG_REQUIRED, OPT_DBNAME}, \
-	{"dsn", 0, ARG_REQUIRED, OPT_DSN}, \
-	{"no-password", 'w', ARG_NONE, OPT_NO_PASSWORD}, \
-	{"password", 'W', ARG_NONE, OPT_PASSWORD}, \
-	{"quiet", 'q', ARG_NONE, OPT_QUIET}, \
-	{"help", '?', ARG_NONE, OPT_HELP}
-
-/* handles OPT_HOST..OPT_QUIET; returns false if id is not one of them */
-bool		handle_common_option(int id, const char *value);
+/* the options of every command that connects, bound to conn_opts */
+#define CONN_OPTIONS \
+	{"host", 'h', OPT_STRING, &conn_opts.host, 0, NULL}, \
+	{"port", 'p', OPT_STRING, &conn_opts.port, 0, NULL}, \
+	{"username", 'U', OPT_STRING, &conn_opts.user, 0, NULL}, \
+	{"dbname", 'd', OPT_STRING, &conn_opts.dbname, 0, NULL}, \
+	OPT_STR("maintenance-db", &conn_opts.dbname), \
+	OPT_STR("dsn", &conn_opts.dsn), \
+	{"no-password", 'w', OPT_SET, &conn_opts.prompt, -1, NULL}, \
+	{"password", 'W', OPT_SET, &conn_opts.prompt, 1, NULL}, \
+	OPT_QUIET_ENTRY, \
+	OPT_HELP_ENTRY
 
 /* ---- url.c --------------------------------------------------------------- */
 
@@ -194,10 +263,6 @@ typedef struct PgUrl
 	size_t		pw_end;
 } PgUrl;
 
-/* map a URL query parameter to a libpq keyword/value, NULL key to skip it */
-void		url_param_to_libpq(const char *key, const char *value,
-							   const char **lkey, const char **lvalue);
-
 /* true if s looks like scheme://..., any scheme */
 bool		url_looks_like_url(const char *s);
 /* parse; on failure returns false and sets *err (static text) */
@@ -212,19 +277,6 @@ char	   *url_with_database(const char *s, const PgUrl *u, const char *dbname);
 char	   *rewrite_database(const char *s, const char *dbname, const char **err);
 /* the database s names (URL path / dbname= / conninfo dbname), NULL if none */
 char	   *database_of(const char *s, const char **err);
-/*
- * s with the password replaced by "xxxxx", for messages: the user
- * information's password (from its first ':' to the last '@' when s does
- * not parse or libpq's grammar would cut the password short) and the value
- * of every password= query parameter, in any spelling
- */
-char	   *url_redact(const char *s);
-/*
- * [*start, *end): from the first ':' of the user information to the last
- * '@' before offset limit -- everything that may be a password; false if
- * there is no such ':' and '@'
- */
-bool		url_password_span(const char *s, size_t limit, size_t *start, size_t *end);
 /* percent-decode s[0..n), keeping bad escapes as they are */
 char	   *url_decode_lenient(const char *s, size_t n);
 /* percent-encode for a URL path segment */
@@ -232,6 +284,13 @@ char	   *url_encode(const char *s);
 
 /* ---- redact.c ------------------------------------------------------------ */
 
+/*
+ * s with the password replaced by "xxxxx", for messages: the user
+ * information's password (from its first ':' to the last '@' when s does
+ * not parse or libpq's grammar would cut the password short) and the value
+ * of every password= query parameter, in any spelling
+ */
+char	   *url_redact(const char *s);
 /* key (s[0..n), percent-decoded, any case) is "password" or "sslpassword" */
 bool		secret_key(const char *key, size_t n);
 /* libpq connection string s with its password values replaced by "xxxxx" */
@@ -258,6 +317,8 @@ PGconn	   *mint_try_connect(char **errmsg_out);
 bool		connect_setup_failed(void);
 /* fail with the CREATE EXTENSION hint unless pg_mint is installed */
 void		require_extension(PGconn *conn);
+/* ---- query.c ------------------------------------------------------------- */
+
 /*
  * Print a server error as "pg_mint: error: CONTEXT: message (SQLSTATE x)"
  * plus detail and hint lines; res may be NULL (connection-level error).
@@ -284,11 +345,6 @@ QueryStatus query_interruptible(PGconn *conn, const char *sql, int nparams,
 /* simple synchronous query; exits(1) with the server error on failure */
 PGresult   *query_or_die(PGconn *conn, const char *sql, int nparams,
 						 const char *const *params, const char *context);
-
-/* environment a child COMMAND gets to reach database dbname */
-void		set_child_env(PGconn *conn, const char *dbname, const char *url_in);
-/* URL to rewrite: --url if given, else $DATABASE_URL, else NULL */
-const char *effective_url(const char *url_opt);
 
 /* ---- durations.c --------------------------------------------------------- */
 
@@ -323,6 +379,20 @@ int			signal_pipe_fd(void);
  */
 int			run_command(char **argv, int *termsig);
 
+/* ---- cmdutil.c ----------------------------------------------------------- */
+
+/* URL to rewrite: --url if given, else $DATABASE_URL, else NULL */
+const char *effective_url(const char *url_opt);
+/*
+ * effective_url, checked: a usage error naming --url or DATABASE_URL when
+ * it cannot be rewritten to another database
+ */
+const char *url_to_rewrite(const char *command, const char *url_opt);
+/* usage error unless cmd (after "--") holds a COMMAND; synopsis for the hint */
+void		require_command(const char *command, char **cmd, const char *synopsis);
+/* environment a child COMMAND gets to reach database dbname */
+void		set_child_env(PGconn *conn, const char *dbname, const char *url);
+
 /* ---- commands ------------------------------------------------------------ */
 
 int			cmd_template(int argc, char **argv, int start);
@@ -334,10 +404,5 @@ int			cmd_gc(int argc, char **argv, int start);
 int			cmd_url(int argc, char **argv, int start);
 int			cmd_doctor(int argc, char **argv, int start);
 int			cmd_fingerprint(int argc, char **argv, int start);
-
-/* help texts (main.c) */
-void		help_main(FILE *f);
-bool		help_command(const char *command, FILE *f);
-void		print_version(void);
 
 #endif

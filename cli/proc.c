@@ -8,6 +8,9 @@
  * sent to pg_mint alone (kill PID, a CI runner's timeout) is forwarded to
  * COMMAND; a terminal's Ctrl-C already reaches COMMAND directly, since it
  * shares pg_mint's process group, and is not sent twice.
+ *
+ * Layer: base helper, called by main.c, query.c and the cmd_*.c files;
+ * calls only util.c.
  */
 #define _GNU_SOURCE
 #include "pg_mint.h"

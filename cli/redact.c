@@ -1,9 +1,11 @@
 /*
  * redact.c -- keeping passwords out of what pg_mint prints.
  *
+ * Layer: shared helper, called by args.c, conn.c, main.c and the cmd_*.c
+ * files; calls url.c (parsing) and util.c.
+ *
  * Every message that shows a user-supplied URL, libpq connection string,
- * or a word that might be one, shows it through here (URLs through
- * url_redact in url.c).  A password, and anything that may be part of one,
+ * or a word that might be one, shows it through here.  A password, and anything that may be part of one,
  * becomes "xxxxx"; every other byte is kept.  Where the text cannot be
  * parsed, the guess errs on the side of hiding too much: a message may lose
  * a harmless word, it must never show part of a password.
@@ -31,6 +33,159 @@ secret_key(const char *key, size_t n)
 	free(k);
 	return secret;
 }
+
+/* ---- URLs --------------------------------------------------------------- */
+
+/*
+ * [*start, *end): from the first ':' of the user information to the last
+ * '@' before offset limit -- everything that may be a password; false if
+ * there is no such ':' and '@'
+ */
+static bool
+url_password_span(const char *s, size_t limit, size_t *start, size_t *end)
+{
+	const char *ui = strstr(s, "://"),
+			   *at = NULL,
+			   *colon,
+			   *p;
+
+	/* a scheme has no ':', so this is also right after a URL's scheme */
+	if (ui == NULL)
+		return false;
+	ui += 3;
+	for (p = ui; *p && (size_t) (p - s) < limit; p++)
+		if (*p == '@')
+			at = p;
+	if (!at)
+		return false;
+	colon = memchr(ui, ':', (size_t) (at - ui));
+	if (!colon)
+		return false;
+	*start = (size_t) (colon + 1 - s);
+	*end = (size_t) (at - s);
+	return true;
+}
+
+/* what url_redact hides: characters, and empty passwords (a place) */
+#define HIDE_CHAR	1
+#define HIDE_BEFORE	2
+
+static void
+hide_span(unsigned char *hide, size_t from, size_t to)
+{
+	hide[from] |= HIDE_BEFORE;
+	for (; from < to; from++)
+		hide[from] |= HIDE_CHAR;
+}
+
+/*
+ * Mark the value of every query parameter of s[from..n) whose key names a
+ * password (secret_key: any case, any percent-encoding).  A parameter
+ * starts after a '?' or '&' and its value runs to the next '&'.  Words
+ * without '=' right after a password value ("?password=ab&cd") are the
+ * rest of a password with a raw '&' in it and are hidden too.
+ */
+static void
+hide_query_secrets(const char *s, size_t from, size_t n, unsigned char *hide)
+{
+	size_t		i = from;
+	bool		after_password = false;
+
+	while (i < n)
+	{
+		char		c = s[i++];
+		size_t		k;
+
+		if (c != '?' && c != '&')
+			continue;
+		k = i;
+		while (k < n && s[k] != '=' && s[k] != '&' && s[k] != '?')
+			k++;
+		if (k < n && s[k] == '=')
+		{
+			after_password = secret_key(s + i, k - i);
+			if (after_password)
+			{
+				for (i = k + 1; i < n && s[i] != '&'; i++)
+					;
+				hide_span(hide, k + 1, i);
+			}
+		}
+		else if (after_password && k > i)
+		{
+			hide_span(hide, i, k);
+			i = k;
+		}
+	}
+}
+
+/*
+ * s with its passwords replaced by "xxxxx", for messages: the password in
+ * the user information and the value of every password= query parameter.
+ *
+ * When s parses, the password is what libpq would take -- unless the host
+ * or database name holds an '@', which means the password had a raw '@'
+ * or '/' that cut the user information short ("u:pa@ss@h", "u:12/ab@h/db").
+ * When s does not parse, there is no telling where the password ends, nor
+ * where the query starts.  Then everything from the first ':' of the user
+ * information to the last '@' is hidden, and password parameters are
+ * looked for all over: more than the passwords when a later part of the
+ * URL has an '@', '?' or '&' too, never less.  Hidden parts that touch
+ * become one "xxxxx".
+ */
+char *
+url_redact(const char *s)
+{
+	PgUrl		u;
+	const char *err;
+	StrBuf		sb;
+	size_t		n = strlen(s),
+				start,
+				end,
+				qfrom,
+				i;
+	unsigned char *hide = xmalloc(n + 1);
+	const char *sep = strstr(s, "://");
+	bool		has_pw;
+
+	memset(hide, 0, n + 1);
+	if (url_parse(s, &u, &err))
+	{
+		qfrom = u.path_end;
+		has_pw = url_password_span(s, u.path_end, &start, &end) && end > u.pw_end;
+		if (!has_pw && u.pw_end > 0)
+		{
+			/* the password libpq takes */
+			start = u.pw_start;
+			end = u.pw_end;
+			has_pw = true;
+		}
+		url_free(&u);
+	}
+	else
+	{
+		qfrom = sep ? (size_t) (sep - s) + 3 : 0;
+		has_pw = url_password_span(s, n, &start, &end);
+	}
+	if (has_pw)
+		hide_span(hide, start, end);
+	hide_query_secrets(s, qfrom, n, hide);
+
+	sb_init(&sb);
+	for (i = 0; i <= n; i++)
+	{
+		bool		in_run = i > 0 && (hide[i - 1] & HIDE_CHAR);
+
+		if ((hide[i] & (HIDE_CHAR | HIDE_BEFORE)) && !in_run)
+			sb_puts(&sb, "xxxxx");
+		if (i < n && !(hide[i] & HIDE_CHAR))
+			sb_putc(&sb, s[i]);
+	}
+	free(hide);
+	return sb.data;
+}
+
+/* ---- connection strings --------------------------------------------------- */
 
 /* does w[0..n) contain "://"? */
 static bool

@@ -13,6 +13,10 @@
  * any dbname= parameter) and copies every other byte of the original text,
  * so scheme, driver, credentials (with their original encoding), hosts,
  * ports and query survive untouched.
+ *
+ * Layer: pure helper (no server), called by redact.c, conn.c, cmdutil.c and
+ * the cmd_*.c files; calls util.c, and libpq only to parse connection
+ * strings.
  */
 #include "pg_mint.h"
 
@@ -133,140 +137,145 @@ url_free(PgUrl *u)
 	memset(u, 0, sizeof(*u));
 }
 
-#define FAIL(msg) do { *err = (msg); url_free(u); return false; } while (0)
+/*
+ * The steps of url_parse, in the order of the grammar.  Each reads from *pp
+ * (s is the whole URL, for offsets), fills its part of u, moves *pp past
+ * what it read, and returns NULL, or what is wrong.
+ */
 
-bool
-url_parse(const char *s, PgUrl *u, const char **err)
+/* "scheme" or "scheme+driver" (s[0..slen), slen > 0) */
+static const char *
+parse_scheme(const char *s, size_t slen, PgUrl *u)
 {
-	size_t		slen = scheme_length(s);
-	const char *start,
-			   *p;
-	const char *plus;
+	const char *plus = memchr(s, '+', slen);
+
+	if (!plus)
+	{
+		u->scheme = xstrndup(s, slen);
+		return NULL;
+	}
+	u->scheme = xstrndup(s, (size_t) (plus - s));
+	u->driver = xstrndup(plus + 1, slen - (size_t) (plus - s) - 1);
+	if (u->driver[0] == '\0')
+		return "empty driver name after \"+\" in the URL scheme";
+	return NULL;
+}
+
+/* "user[:password]@": up to the first '@' before any '/' (as libpq) */
+static const char *
+parse_userinfo(const char *s, const char **pp, PgUrl *u)
+{
+	const char *ui = *pp,
+			   *at = ui,
+			   *colon = ui;
+
+	while (*at && *at != '@' && *at != '/')
+		at++;
+	if (*at != '@')
+		return NULL;			/* no user information */
+
+	u->has_userinfo = true;
+	while (colon < at && *colon != ':')
+		colon++;
+	if (colon > ui)
+	{
+		u->user = decode(ui, (size_t) (colon - ui));
+		if (!u->user)
+			return "invalid percent-encoding in the user name";
+	}
+	if (colon < at)
+	{
+		u->password = decode(colon + 1, (size_t) (at - colon - 1));
+		if (!u->password)
+			return "invalid percent-encoding in the password";
+		u->pw_start = (size_t) (colon + 1 - s);
+		u->pw_end = (size_t) (at - s);
+	}
+	*pp = at + 1;
+	return NULL;
+}
+
+/* one host, percent-encoded or an IPv6 literal in brackets, onto hosts */
+static const char *
+parse_host(const char **pp, StrBuf *hosts)
+{
+	const char *p = *pp,
+			   *h;
+	size_t		hlen;
+	char	   *dh;
+
+	if (*p == '[')
+	{
+		h = ++p;
+		while (*p && *p != ']')
+			p++;
+		if (!*p)
+			return "missing \"]\" after an IPv6 host address";
+		if (p == h)
+			return "empty IPv6 host address";
+		hlen = (size_t) (p - h);
+		p++;
+		if (*p && *p != ':' && *p != '/' && *p != '?' && *p != ',')
+			return "unexpected character after an IPv6 host address";
+	}
+	else
+	{
+		h = p;
+		while (*p && *p != ':' && *p != '/' && *p != '?' && *p != ',')
+			p++;
+		hlen = (size_t) (p - h);
+	}
+	dh = decode(h, hlen);
+	if (!dh)
+		return "invalid percent-encoding in a host name";
+	sb_puts(hosts, dh);
+	free(dh);
+	*pp = p;
+	return NULL;
+}
+
+/* ":port" after a host, onto ports; "host:" (empty) is the default port */
+static const char *
+parse_port(const char **pp, StrBuf *ports)
+{
+	const char *p = *pp,
+			   *pt;
+
+	if (*p != ':')
+		return NULL;
+	pt = ++p;
+	while (*p && *p != '/' && *p != '?' && *p != ',')
+		p++;
+	for (const char *q = pt; q < p; q++)
+		if (!isdigit((unsigned char) *q))
+			return "invalid port number";
+	sb_putn(ports, pt, (size_t) (p - pt));
+	*pp = p;
+	return NULL;
+}
+
+/* "host[:port][,host[:port]]...": u->hosts and u->ports, comma separated */
+static const char *
+parse_hosts(const char **pp, PgUrl *u)
+{
 	StrBuf		hosts,
 				ports;
-	char		prevchar;
+	const char *err;
 
-	memset(u, 0, sizeof(*u));
-	if (slen == 0)
-		FAIL("not a URL (expected scheme://...)");
-
-	plus = memchr(s, '+', slen);
-	if (plus)
-	{
-		u->scheme = xstrndup(s, (size_t) (plus - s));
-		u->driver = xstrndup(plus + 1, slen - (size_t) (plus - s) - 1);
-		if (u->driver[0] == '\0')
-			FAIL("empty driver name after \"+\" in the URL scheme");
-	}
-	else
-		u->scheme = xstrndup(s, slen);
-
-	start = s + slen + 3;
-
-	/* userinfo: up to the first '@' before any '/' (as libpq) */
-	p = start;
-	while (*p && *p != '@' && *p != '/')
-		p++;
-	if (*p == '@')
-	{
-		const char *ui = start;
-		const char *colon = ui;
-
-		u->has_userinfo = true;
-		while (colon < p && *colon != ':')
-			colon++;
-		if (colon > ui)
-		{
-			u->user = decode(ui, (size_t) (colon - ui));
-			if (!u->user)
-				FAIL("invalid percent-encoding in the user name");
-		}
-		if (colon < p)
-		{
-			u->password = decode(colon + 1, (size_t) (p - colon - 1));
-			if (!u->password)
-				FAIL("invalid percent-encoding in the password");
-			u->pw_start = (size_t) (colon + 1 - s);
-			u->pw_end = (size_t) (p - s);
-		}
-		p++;
-	}
-	else
-		p = start;
-
-	/* host list */
 	sb_init(&hosts);
 	sb_init(&ports);
 	for (;;)
 	{
-		const char *h;
-		size_t		hlen;
-		char	   *dh;
-
-		if (*p == '[')
-		{
-			h = ++p;
-			while (*p && *p != ']')
-				p++;
-			if (!*p)
-			{
-				sb_free(&hosts);
-				sb_free(&ports);
-				FAIL("missing \"]\" after an IPv6 host address");
-			}
-			if (p == h)
-			{
-				sb_free(&hosts);
-				sb_free(&ports);
-				FAIL("empty IPv6 host address");
-			}
-			hlen = (size_t) (p - h);
-			p++;
-			if (*p && *p != ':' && *p != '/' && *p != '?' && *p != ',')
-			{
-				sb_free(&hosts);
-				sb_free(&ports);
-				FAIL("unexpected character after an IPv6 host address");
-			}
-		}
-		else
-		{
-			h = p;
-			while (*p && *p != ':' && *p != '/' && *p != '?' && *p != ',')
-				p++;
-			hlen = (size_t) (p - h);
-		}
-		dh = decode(h, hlen);
-		if (!dh)
+		if ((err = parse_host(pp, &hosts)) != NULL ||
+			(err = parse_port(pp, &ports)) != NULL)
 		{
 			sb_free(&hosts);
 			sb_free(&ports);
-			FAIL("invalid percent-encoding in a host name");
+			return err;
 		}
-		sb_puts(&hosts, dh);
-		free(dh);
-
-		prevchar = *p;
-		if (prevchar == ':')
-		{
-			const char *pt = ++p;
-
-			while (*p && *p != '/' && *p != '?' && *p != ',')
-				p++;
-			/* "host:" (empty) means the default port */
-			for (const char *q = pt; q < p; q++)
-				if (!isdigit((unsigned char) *q))
-				{
-					sb_free(&hosts);
-					sb_free(&ports);
-					FAIL("invalid port number");
-				}
-			sb_putn(&ports, pt, (size_t) (p - pt));
-			prevchar = *p;
-		}
-		if (prevchar != ',')
+		if (**pp != ',')
 			break;
-		p++;
+		(*pp)++;
 		sb_putc(&hosts, ',');
 		sb_putc(&ports, ',');
 	}
@@ -275,9 +284,17 @@ url_parse(const char *s, PgUrl *u, const char **err)
 	/* "host1,host2" with no ports at all leaves ports as ","; drop it */
 	if (strspn(u->ports, ",") == strlen(u->ports))
 		u->ports[0] = '\0';
+	return NULL;
+}
+
+/* "/dbname", and where it is (or would go) for url_with_database */
+static const char *
+parse_path(const char *s, const char **pp, PgUrl *u)
+{
+	const char *p = *pp;
 
 	u->path_start = (size_t) (p - s);
-	if (prevchar == '/')
+	if (*p == '/')
 	{
 		const char *d = ++p;
 
@@ -287,57 +304,97 @@ url_parse(const char *s, PgUrl *u, const char **err)
 		{
 			u->dbname = decode(d, (size_t) (p - d));
 			if (!u->dbname)
-				FAIL("invalid percent-encoding in the database name");
+				return "invalid percent-encoding in the database name";
 			u->has_dbname = true;
 		}
-		prevchar = *p;
 	}
 	u->path_end = (size_t) (p - s);
+	*pp = p;
+	return NULL;
+}
 
-	if (prevchar == '?')
+/* one "key=value" of the query: kv[0..end), eq its first '=' or NULL */
+static const char *
+parse_param(const char *kv, const char *eq, const char *end, PgUrl *u)
+{
+	char	   *key,
+			   *val;
+
+	if (!eq)
+		return "missing \"=\" in a URL query parameter";
+	key = decode(kv, (size_t) (eq - kv));
+	val = decode(eq + 1, (size_t) (end - eq - 1));
+	if (!key || !val)
 	{
-		p++;
-		while (*p)
-		{
-			const char *kv = p,
-					   *eq = NULL;
-			char	   *key,
-					   *val;
+		free(key);
+		free(val);
+		return "invalid percent-encoding in a URL query parameter";
+	}
+	u->params = xrealloc(u->params, sizeof(UrlParam) * (size_t) (u->nparams + 1));
+	u->params[u->nparams].key = key;
+	u->params[u->nparams].value = val;
+	u->nparams++;
+	/* a dbname= parameter names the database too (the last one wins) */
+	if (strcmp(key, "dbname") == 0)
+	{
+		free(u->dbname);
+		u->dbname = xstrdup(val);
+		u->has_dbname = val[0] != '\0';
+	}
+	return NULL;
+}
 
-			while (*p && *p != '&')
-			{
-				if (*p == '=' && !eq)
-					eq = p;
-				else if (*p == '=')
-					FAIL("extra \"=\" in a URL query parameter");
-				p++;
-			}
-			if (p > kv)
-			{
-				if (!eq)
-					FAIL("missing \"=\" in a URL query parameter");
-				key = decode(kv, (size_t) (eq - kv));
-				val = decode(eq + 1, (size_t) (p - eq - 1));
-				if (!key || !val)
-				{
-					free(key);
-					free(val);
-					FAIL("invalid percent-encoding in a URL query parameter");
-				}
-				u->params = xrealloc(u->params, sizeof(UrlParam) * (size_t) (u->nparams + 1));
-				u->params[u->nparams].key = key;
-				u->params[u->nparams].value = val;
-				u->nparams++;
-				if (strcmp(key, "dbname") == 0)
-				{
-					free(u->dbname);
-					u->dbname = xstrdup(val);
-					u->has_dbname = val[0] != '\0';
-				}
-			}
-			if (*p == '&')
-				p++;
+/* "key=value&..." after the '?': u->params */
+static const char *
+parse_query(const char *p, PgUrl *u)
+{
+	while (*p)
+	{
+		const char *kv = p,
+				   *eq = NULL,
+				   *err;
+
+		while (*p && *p != '&')
+		{
+			if (*p == '=' && !eq)
+				eq = p;
+			else if (*p == '=')
+				return "extra \"=\" in a URL query parameter";
+			p++;
 		}
+		if (p > kv && (err = parse_param(kv, eq, p, u)) != NULL)
+			return err;
+		if (*p == '&')
+			p++;
+	}
+	return NULL;
+}
+
+bool
+url_parse(const char *s, PgUrl *u, const char **err)
+{
+	size_t		slen = scheme_length(s);
+	const char *p,
+			   *e;
+
+	memset(u, 0, sizeof(*u));
+	if (slen == 0)
+		e = "not a URL (expected scheme://...)";
+	else
+	{
+		p = s + slen + 3;
+		if ((e = parse_scheme(s, slen, u)) == NULL &&
+			(e = parse_userinfo(s, &p, u)) == NULL &&
+			(e = parse_hosts(&p, u)) == NULL &&
+			(e = parse_path(s, &p, u)) == NULL &&
+			*p == '?')
+			e = parse_query(p + 1, u);
+	}
+	if (e)
+	{
+		*err = e;
+		url_free(u);
+		return false;
 	}
 	return true;
 }
@@ -418,153 +475,6 @@ url_decode_lenient(const char *s, size_t n)
 	}
 	out[o] = '\0';
 	return out;
-}
-
-bool
-url_password_span(const char *s, size_t limit, size_t *start, size_t *end)
-{
-	size_t		slen = scheme_length(s);
-	const char *ui,
-			   *at = NULL,
-			   *colon,
-			   *p;
-
-	if (slen > 0)
-		ui = s + slen + 3;
-	else if ((ui = strstr(s, "://")) != NULL)
-		ui += 3;
-	else
-		return false;
-	for (p = ui; *p && (size_t) (p - s) < limit; p++)
-		if (*p == '@')
-			at = p;
-	if (!at)
-		return false;
-	colon = memchr(ui, ':', (size_t) (at - ui));
-	if (!colon)
-		return false;
-	*start = (size_t) (colon + 1 - s);
-	*end = (size_t) (at - s);
-	return true;
-}
-
-/* what url_redact hides: characters, and empty passwords (a place) */
-#define HIDE_CHAR	1
-#define HIDE_BEFORE	2
-
-static void
-hide_span(unsigned char *hide, size_t from, size_t to)
-{
-	hide[from] |= HIDE_BEFORE;
-	for (; from < to; from++)
-		hide[from] |= HIDE_CHAR;
-}
-
-/*
- * Mark the value of every query parameter of s[from..n) whose key names a
- * password (secret_key: any case, any percent-encoding).  A parameter
- * starts after a '?' or '&' and its value runs to the next '&'.  Words
- * without '=' right after a password value ("?password=ab&cd") are the
- * rest of a password with a raw '&' in it and are hidden too.
- */
-static void
-hide_query_secrets(const char *s, size_t from, size_t n, unsigned char *hide)
-{
-	size_t		i = from;
-	bool		after_password = false;
-
-	while (i < n)
-	{
-		char		c = s[i++];
-		size_t		k;
-
-		if (c != '?' && c != '&')
-			continue;
-		k = i;
-		while (k < n && s[k] != '=' && s[k] != '&' && s[k] != '?')
-			k++;
-		if (k < n && s[k] == '=')
-		{
-			after_password = secret_key(s + i, k - i);
-			if (after_password)
-			{
-				for (i = k + 1; i < n && s[i] != '&'; i++)
-					;
-				hide_span(hide, k + 1, i);
-			}
-		}
-		else if (after_password && k > i)
-		{
-			hide_span(hide, i, k);
-			i = k;
-		}
-	}
-}
-
-/*
- * s with its passwords replaced by "xxxxx", for messages: the password in
- * the user information and the value of every password= query parameter.
- *
- * When s parses, the password is what libpq would take -- unless the host
- * or database name holds an '@', which means the password had a raw '@'
- * or '/' that cut the user information short ("u:pa@ss@h", "u:12/ab@h/db").
- * When s does not parse, there is no telling where the password ends, nor
- * where the query starts.  Then everything from the first ':' of the user
- * information to the last '@' is hidden, and password parameters are
- * looked for all over: more than the passwords when a later part of the
- * URL has an '@', '?' or '&' too, never less.  Hidden parts that touch
- * become one "xxxxx".
- */
-char *
-url_redact(const char *s)
-{
-	PgUrl		u;
-	const char *err;
-	StrBuf		sb;
-	size_t		n = strlen(s),
-				start,
-				end,
-				qfrom,
-				i;
-	unsigned char *hide = xmalloc(n + 1);
-	const char *sep = strstr(s, "://");
-	bool		has_pw;
-
-	memset(hide, 0, n + 1);
-	if (url_parse(s, &u, &err))
-	{
-		qfrom = u.path_end;
-		has_pw = url_password_span(s, u.path_end, &start, &end) && end > u.pw_end;
-		if (!has_pw && u.pw_end > 0)
-		{
-			/* the password libpq takes */
-			start = u.pw_start;
-			end = u.pw_end;
-			has_pw = true;
-		}
-		url_free(&u);
-	}
-	else
-	{
-		qfrom = sep ? (size_t) (sep - s) + 3 : 0;
-		has_pw = url_password_span(s, n, &start, &end);
-	}
-	if (has_pw)
-		hide_span(hide, start, end);
-	hide_query_secrets(s, qfrom, n, hide);
-
-	sb_init(&sb);
-	for (i = 0; i <= n; i++)
-	{
-		bool		in_run = i > 0 && (hide[i - 1] & HIDE_CHAR);
-
-		if ((hide[i] & (HIDE_CHAR | HIDE_BEFORE)) && !in_run)
-			sb_puts(&sb, "xxxxx");
-		if (i < n && !(hide[i] & HIDE_CHAR))
-			sb_putc(&sb, s[i]);
-	}
-	free(hide);
-	return sb.data;
 }
 
 char *

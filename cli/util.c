@@ -1,5 +1,7 @@
 /*
  * util.c -- messages, memory, string buffers, quoting.
+ *
+ * Layer: bottom, called by every other file; calls only the C library.
  */
 #include "pg_mint.h"
 
@@ -296,6 +298,14 @@ sb_json_string(StrBuf *sb, const char *s)
 		}
 	}
 	sb_putc(sb, '"');
+}
+
+bool
+env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0';
 }
 
 double
