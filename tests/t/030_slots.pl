@@ -11,6 +11,7 @@
 #     a stray session on the template during the build is ended by
 #     template_finish; a session on a database pg_mint did not create is
 #     never terminated; gc() leaves a clone alone while someone uses it.
+# mint-tap: alone (tests/run runs it with no other TAP file: asserts wall times (< 3 s) and holds every worker slot)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
