@@ -1,5 +1,7 @@
 --
 -- 060_privileges: everything runs with the caller's privileges.
+-- (separate clients per role, protected databases aimed at by non-superusers,
+-- and the pytest-xdist example as a non-superuser: tests/t/160_fault_privileges.pl)
 --
 \i tests/regress/include/setup.sql
 \set SHOW_CONTEXT never
