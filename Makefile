@@ -83,6 +83,12 @@ all install installcheck:
 endif
 
 .PHONY: test bench-check test-matrix demo bench install-cli uninstall-cli clean-cli
+# TAP (tests/t) runs from tests/run and tests/matrix, not through PGXS's
+# TAP_TESTS: that would add ~15 minutes of private clusters to
+# `make installcheck` against a running server, its prove_installcheck wipes
+# tmp_check on each call (tests/run calls prove twice: files in parallel,
+# then the ones marked to run alone), and it would load the test modules of
+# the pg_config's major, while tests/matrix drives every major with 15's.
 test:
 	bash tests/run
 
