@@ -4,6 +4,7 @@
 #   make install         install both (CLI goes to `pg_config --bindir`)
 #   make installcheck    pg_regress + isolation suites against a running server
 #   make test            everything, from a fresh machine, on a throwaway cluster
+#   make bench-check     benchmark smoke run (bench/run --quick, no numbers checked)
 #   make demo            build a template once and clone it for 4 workers
 #   make bench           benchmarks (bench/run)
 #   make test-matrix     build and test on PostgreSQL 13..18 (tests/matrix)
@@ -86,9 +87,20 @@ all install installcheck:
 	@echo "pg_config not found: apt-get install postgresql-server-dev-15 libpq-dev (or set PG_CONFIG)"; exit 1
 endif
 
-.PHONY: test test-matrix demo bench install-cli uninstall-cli clean-cli
+.PHONY: test bench-check test-matrix demo bench install-cli uninstall-cli clean-cli
+# TAP (tests/t) runs from tests/run and tests/matrix, not through PGXS's
+# TAP_TESTS: that would add ~15 minutes of private clusters to
+# `make installcheck` against a running server, its prove_installcheck wipes
+# tmp_check on each call (tests/run calls prove twice: files in parallel,
+# then the ones marked to run alone), and it would load the test modules of
+# the pg_config's major, while tests/matrix drives every major with 15's.
 test:
 	bash tests/run
+
+# tests/bench_check/*.sh the way `make test` runs its suites (build, install,
+# throwaway cluster, "N passed, N failed"); not part of `make test`
+bench-check:
+	MINT_TEST_ONLY=bench bash tests/run
 
 # MAJORS="13 17" to pick majors; see tests/matrix for the details
 test-matrix:

@@ -11,6 +11,12 @@
 #     a stray session on the template during the build is ended by
 #     template_finish; a session on a database pg_mint did not create is
 #     never terminated; gc() leaves a clone alone while someone uses it.
+#  Slot pressure lives in three files, each the one place for its part:
+#  here, slots taken by *other* PostgreSQL workers (parallel query) and clones
+#  queued behind a build; 130_fault_slots.pl, slots held by pg_mint's own
+#  workers (24 concurrent clones/drops, never more workers than slots, the
+#  53400 timing); 042_pool_slots.pl, refillers giving way to clones.
+# mint-tap: alone (tests/run runs it with no other TAP file: asserts wall times (< 3 s) and holds every worker slot)
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;

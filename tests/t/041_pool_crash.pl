@@ -9,6 +9,7 @@
 #  6. pg_terminate_backend on the refiller while it copies a spare: no
 #     database, registry row or data directory is left of it; the next kick
 #     refills the pool.
+# mint-tap: alone (tests/run runs it with no other TAP file: catches the refiller mid-copy: needs the refiller not to be starved)
 use strict;
 use warnings;
 use FindBin;

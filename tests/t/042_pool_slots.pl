@@ -10,6 +10,7 @@
 #     (it needs no worker), a miss times out (53400, the control), set_pool
 #     works; the spares of a pool turned off while no refiller could run are
 #     dropped by mint.gc() (stale spares), valid spares are kept.
+#  Slot pressure without a pool: 030_slots.pl and 130_fault_slots.pl.
 use strict;
 use warnings;
 use FindBin;

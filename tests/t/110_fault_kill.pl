@@ -1,6 +1,7 @@
 # Fault case 1: the client building a template is SIGKILLed at several points.
 # Driven by fault_helpers/fault_kill.py (a real client process, builder.py,
 # is killed); this file adds the end-state checks.
+# mint-tap: alone (tests/run runs it with no other TAP file: asserts template_begin returns 'build' within 1 s of a kill)
 use strict;
 use warnings;
 use FindBin;

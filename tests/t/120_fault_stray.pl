@@ -1,6 +1,7 @@
 # Fault case 2: stray sessions on the clone target (idle, idle in transaction,
 # reconnecting in a loop, a prepared transaction).  Driven by
 # fault_helpers/fault_stray.py; this file adds the end-state checks.
+# mint-tap: alone (tests/run runs it with no other TAP file: asserts a clone over stray sessions in < 2 s)
 use strict;
 use warnings;
 use FindBin;

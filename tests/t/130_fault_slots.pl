@@ -1,5 +1,8 @@
 # Fault case 3: more pg_mint callers than background worker slots
 # (max_worker_processes = 4).  Driven by fault_helpers/fault_slots.py.
+# Slots taken by parallel query, clones queued behind a build: 030_slots.pl;
+# the pool's refillers under slot pressure: 042_pool_slots.pl.
+# mint-tap: alone (tests/run runs it with no other TAP file: asserts 53400 after 300 ms and before 3 s, with every slot busy)
 use strict;
 use warnings;
 use FindBin;

@@ -2,6 +2,7 @@
 # target, replacing a target, a real 76 MB file_copy) and during template_begin
 # (waiting for another builder, and in its worker).  Driven by
 # fault_helpers/fault_cancel.py.
+# mint-tap: alone (tests/run runs it with no other TAP file: interrupts calls in a given phase, found by timing)
 use strict;
 use warnings;
 use FindBin;

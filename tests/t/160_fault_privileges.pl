@@ -2,6 +2,10 @@
 # CREATEDB role, a role without CREATEDB and two roles against each other;
 # this file also runs the pytest-xdist example (examples/pytest-xdist) as a
 # role that has CREATEDB but is not a superuser.
+# The exact messages and SQLSTATEs of the privilege rules for one session
+# switching roles (SET ROLE, role membership, a NOLOGIN role, a temporary
+# table shadowing mint.registry) are in tests/regress/sql/060_privileges.sql;
+# this case drives separate clients per role and the protected databases.
 use strict;
 use warnings;
 use FindBin;

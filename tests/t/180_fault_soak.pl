@@ -1,5 +1,6 @@
 # Fault case 8: Soak.  Driven by fault_helpers/fault_soak.py; this file adds
 # the end-state checks.
+# mint-tap: alone (tests/run runs it with no other TAP file: 8 concurrent clients for up to 2 minutes: enough load to disturb another file)
 use strict;
 use warnings;
 use FindBin;

@@ -1,21 +1,13 @@
 --
--- 001_setup: the extension and the roles the other files use.
+-- 001_setup: creating the extension, its SQL contract, and the roles
+-- tests/regress/include/setup.sql makes for the other files.
 --
 -- Every database these tests make is called mint_rt...; roles are mint_rt_*.
--- Leftovers of an interrupted earlier run (whose bookkeeping died with the
--- old contrib_regression) are removed by hand first, so a rerun starts clean.
+-- reset.sql removes leftovers of an interrupted earlier run by hand first
+-- (quietly: on a clean cluster there is nothing to do).
 --
+\i tests/regress/include/reset.sql
 \set SHOW_CONTEXT never
--- (quietly: on a clean cluster there is nothing to do)
-\set ECHO none
-SET client_min_messages = warning;
-SELECT format('ALTER DATABASE %I IS_TEMPLATE false', datname),
-       format('DROP DATABASE %I WITH (FORCE)', datname)
-  FROM pg_database WHERE datname LIKE 'mint\_rt%' ORDER BY datname
-\gexec
-DROP ROLE IF EXISTS mint_rt_alice, mint_rt_bob, mint_rt_nocreatedb, mint_rt_nologin;
-RESET client_min_messages;
-\set ECHO all
 
 CREATE EXTENSION pg_mint;
 SELECT extname, extversion, extnamespace::regnamespace AS schema
@@ -39,7 +31,8 @@ SELECT attname, format_type(atttypid, atttypmod)
 SELECT name, setting, unit, context
   FROM pg_settings WHERE name LIKE 'pg\_mint.%' ORDER BY name;
 
--- roles: two ordinary CREATEDB roles, one without CREATEDB, one without LOGIN
+-- roles (as setup.sql makes them): two ordinary CREATEDB roles, one
+-- without CREATEDB, one without LOGIN
 CREATE ROLE mint_rt_alice LOGIN CREATEDB;
 CREATE ROLE mint_rt_bob LOGIN CREATEDB;
 CREATE ROLE mint_rt_nocreatedb LOGIN;
@@ -48,3 +41,5 @@ CREATE ROLE mint_rt_nologin NOLOGIN CREATEDB;
 -- nothing managed yet
 SELECT count(*) FROM mint.databases;
 SELECT count(*) FROM mint.registry;
+
+\i tests/regress/include/teardown.sql

@@ -1,6 +1,7 @@
 --
 -- 010_worker_name: mint.worker_name(base, worker)
 --
+\i tests/regress/include/setup.sql
 \set SHOW_CONTEXT never
 
 -- the plain case and the NULL / empty worker
@@ -58,3 +59,5 @@ SELECT mint.worker_name(NULL, 'gw0');
 \echo :LAST_ERROR_SQLSTATE
 SELECT mint.worker_name('', 'gw0');
 \echo :LAST_ERROR_SQLSTATE
+
+\i tests/regress/include/teardown.sql

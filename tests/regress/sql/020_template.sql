@@ -4,6 +4,7 @@
 -- with \!), as a real builder does.  Races between sessions are in
 -- tests/isolation, a killed builder in tests/t/020_crash.pl.
 --
+\i tests/regress/include/setup.sql
 \set SHOW_CONTEXT never
 
 -- pg_mint's build lock as pg_locks shows it: cluster-wide (database 0),
@@ -150,7 +151,9 @@ SELECT mint.template_abort('');
 SELECT mint.template_begin(repeat('t', 64), 'v1');
 \echo :LAST_ERROR_SQLSTATE
 
--- state left for the next files: two finished templates, one unfinished
+-- the end state: two finished templates, one unfinished
 SELECT datname, kind, fingerprint, state FROM mint.databases ORDER BY datname;
 SELECT count(*) FROM mint_rt_locks;
 DROP VIEW mint_rt_locks;
+
+\i tests/regress/include/teardown.sql

@@ -1,6 +1,7 @@
 --
 -- 030_clone: mint.clone(template, target), fresh and replacing.
 --
+\i tests/regress/include/setup.sql
 \set SHOW_CONTEXT never
 
 -- wait (bounded) until pg_mint has dropped the clones it replaced: that
@@ -105,7 +106,9 @@ SELECT mint.clone('mint_rt_app', 'mint_rt gw "1" ñ');
 SELECT mint_rt_settle();
 SELECT mint.drop('Mint_RT GW "1" Ñ');
 SELECT datname FROM pg_database WHERE lower(datname) LIKE 'mint\_rt gw%' ORDER BY datname;
--- and from the template with such a name (020_template)
+-- and from a template with such a name (its build: 020_template)
+SELECT mint.template_begin('mint_rt "Q" tpl ü', 'v1');
+SELECT mint.template_finish('mint_rt "Q" tpl ü');
 SELECT mint.clone('mint_rt "Q" tpl ü', 'mint_rt_from_quoted');
 SELECT template FROM mint.databases WHERE datname = 'mint_rt_from_quoted';
 
@@ -134,11 +137,9 @@ SELECT mint.clone('mint_rt_app', 'mint_rt_app');
 -- a template that does not exist
 SELECT mint.clone('mint_rt_nosuch', 'mint_rt_x');
 \echo :LAST_ERROR_SQLSTATE
--- a template whose build was never finished (its builder left in 020)
-SELECT mint.clone('mint_rt_tpl2', 'mint_rt_x');
-\echo :LAST_ERROR_SQLSTATE
+-- (a template whose build was never finished: 020_template)
 -- a pg_mint template as the target, a pg_mint clone rebuilt as a template
-SELECT mint.clone('mint_rt_app', 'mint_rt_tpl');
+SELECT mint.clone('mint_rt_app', 'mint_rt "Q" tpl ü');
 \echo :LAST_ERROR_SQLSTATE
 SELECT mint.template_begin('mint_rt_app_gw0', 'x');
 \echo :LAST_ERROR_SQLSTATE
@@ -167,3 +168,6 @@ SELECT mint_rt_settle();
 
 SELECT datname, template, state FROM mint.databases WHERE kind = 'clone' ORDER BY datname;
 DROP FUNCTION mint_rt_clone_twice(text, text);
+DROP FUNCTION mint_rt_settle();
+
+\i tests/regress/include/teardown.sql

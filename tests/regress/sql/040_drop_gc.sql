@@ -1,7 +1,29 @@
 --
 -- 040_drop_gc: mint.drop(target) and mint.gc(older_than)
 --
+\i tests/regress/include/setup.sql
 \set SHOW_CONTEXT never
+\i tests/regress/include/app_template.sql
+
+-- what this file works on: clones of mint_rt_app, a finished template, and
+-- a template whose builder (another session) left without finishing it
+SELECT mint.clone('mint_rt_app', 'mint_rt_app_tx');
+SELECT mint.clone('mint_rt_app', 'mint_rt_app_gw0');
+SELECT mint.clone('mint_rt_app', 'mint_rt_app_gw1');
+SELECT mint.template_begin('mint_rt_tpl', 'v1');
+SELECT mint.template_finish('mint_rt_tpl');
+\! psql -X -q -At -d contrib_regression -c "SELECT mint.template_begin('mint_rt_tpl2', 'v1')"
+-- the builder's backend exits (and lets go of pg_mint's build lock) on its
+-- own time: poll for that, with a 10 s deadline
+DO $$
+BEGIN
+  FOR i IN 1..1000 LOOP
+    EXIT WHEN NOT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND database = 0 AND objsubid = 28020);
+    PERFORM pg_sleep(0.01);
+  END LOOP;
+END $$;
+SELECT count(*) AS pg_mint_locks FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 28020;
+SELECT datname, kind, state FROM mint.databases ORDER BY datname;
 
 -- drop: true when it dropped, false when there was nothing
 SELECT mint.drop('mint_rt_app_tx');
@@ -58,7 +80,7 @@ SELECT mint.drop(repeat('d', 64));
 SELECT mint.template_begin('mint_rt_building', 'v1');
 
 -- gc with the default age: only what nobody works on and nobody finished
--- (mint_rt_tpl2, whose builder left in 020); fresh clones stay; the rows
+-- (mint_rt_tpl2, whose builder left); fresh clones stay; the rows
 -- of databases that went away by hand are forgotten
 SELECT count(*) AS rows_without_database FROM mint.registry r
  WHERE NOT EXISTS (SELECT FROM pg_database d WHERE d.oid = r.datid AND d.datname = r.datname);
@@ -83,3 +105,5 @@ SELECT * FROM mint.gc('-1 hour');
 
 DROP DATABASE mint_rt_reused;
 DROP DATABASE mint_rt_renamed_to;
+
+\i tests/regress/include/teardown.sql

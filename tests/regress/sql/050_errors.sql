@@ -2,7 +2,9 @@
 -- 050_errors: pg_mint never touches a database it did not create, and says
 -- clearly what stands in its way.
 --
+\i tests/regress/include/setup.sql
 \set SHOW_CONTEXT never
+\i tests/regress/include/app_template.sql
 
 -- the maintenance and template databases
 SELECT mint.clone('mint_rt_app', 'postgres');
@@ -76,3 +78,5 @@ SELECT oid <> :px_oid AS replaced FROM pg_database WHERE datname = 'mint_rt_px';
 SELECT mint.drop('mint_rt_px');
 
 DROP DATABASE mint_rt_hand;
+
+\i tests/regress/include/teardown.sql

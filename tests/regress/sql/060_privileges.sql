@@ -1,7 +1,11 @@
 --
 -- 060_privileges: everything runs with the caller's privileges.
+-- (separate clients per role, protected databases aimed at by non-superusers,
+-- and the pytest-xdist example as a non-superuser: tests/t/160_fault_privileges.pl)
 --
+\i tests/regress/include/setup.sql
 \set SHOW_CONTEXT never
+\i tests/regress/include/app_template.sql
 
 -- a role without CREATEDB: 42501 with a clear message, nothing left behind
 \c - mint_rt_nocreatedb
@@ -109,3 +113,5 @@ SELECT mint.template_begin('mint_rt_nc_tpl', 'v1');
 SELECT datname FROM pg_database WHERE datname LIKE 'mint\_rt\_nc%';
 SELECT count(*) FROM mint.registry WHERE datname LIKE 'mint\_rt\_nc%';
 SELECT count(*) AS pg_mint_locks FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 28020;
+
+\i tests/regress/include/teardown.sql

@@ -1,10 +1,17 @@
 --
 -- 070_views: mint.databases lists exactly what pg_mint manages
 --
+\i tests/regress/include/setup.sql
 \set SHOW_CONTEXT never
+\i tests/regress/include/app_template.sql
 
 SELECT mint.clone('mint_rt_app', 'mint_rt_view_c');
 CREATE DATABASE mint_rt_view_hand;
+-- a clone of another role's
+\c - mint_rt_alice
+SELECT mint.clone('mint_rt_app', 'mint_rt_alice_c');
+\c - postgres
+\set SHOW_CONTEXT never
 
 -- one row per pg_mint database, none for others
 SELECT datname, kind, template, fingerprint, state, owner, connections
@@ -40,3 +47,5 @@ SELECT attname FROM pg_attribute
  WHERE attrelid = 'mint.pools'::regclass AND attnum > 0 ORDER BY attnum;
 
 DROP DATABASE mint_rt_view_hand;
+
+\i tests/regress/include/teardown.sql

@@ -1,8 +1,22 @@
 --
 -- 090_cleanup: pg_mint removes everything it made; nothing is left behind
 --
+\i tests/regress/include/setup.sql
+\set SHOW_CONTEXT never
+\i tests/regress/include/app_template.sql
+
+-- what there is to clean up: a template of postgres and its clone, a
+-- template of mint_rt_alice and her clone
+SELECT mint.clone('mint_rt_app', 'mint_rt_app_c');
+\c - mint_rt_alice
+\set SHOW_CONTEXT never
+SELECT mint.template_begin('mint_rt_alice_tpl', 'a1');
+SELECT mint.template_finish('mint_rt_alice_tpl');
+SELECT mint.clone('mint_rt_alice_tpl', 'mint_rt_alice_c');
+\c - postgres
 \set SHOW_CONTEXT never
 
+-- the superuser drops them all
 SELECT mint.drop(datname) AS dropped, datname FROM mint.databases ORDER BY datname;
 SELECT * FROM mint.gc('0');
 SELECT count(*) AS registry_rows FROM mint.registry;
@@ -26,3 +40,5 @@ DROP FUNCTION mint_rt_workers_gone();
 
 DROP EXTENSION pg_mint;
 DROP ROLE mint_rt_alice, mint_rt_bob, mint_rt_nocreatedb, mint_rt_nologin;
+
+\i tests/regress/include/teardown.sql

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/suites/bench_quick.sh -- `bench/run --quick` executes and produces a
+# tests/bench_check/bench_quick.sh -- `bench/run --quick` executes and produces a
 # results table.  No timing assertions: only that every contender ran (or was
 # skipped for a stated reason), that the recipe's worst case failed the way
 # PostgreSQL makes it fail, and that pg_mint's rows were measured whenever the
