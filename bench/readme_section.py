@@ -92,7 +92,7 @@ def body():
     w("")
     w("**Reproduce**: `make && sudo make install && make bench` (about 3 minutes on 2 cores; "
       "writes `bench/results/results.md`, `results.json`, `chart.png`). `bash bench/run --help` "
-      "lists the options: `--quick` (the tiny run `make test` uses), `--out DIR`, `--rounds N`, "
+      "lists the options: `--quick` (the tiny run `make bench-check` uses), `--out DIR`, `--rounds N`, "
       "`--par-rounds N`, `--spares N`, `--only KEY,...` (development runs of a few "
       "contenders), and `name=value` server settings for the throwaway "
       "cluster, e.g. `bash bench/run fsync=on shared_buffers=1GB`. "
