@@ -328,9 +328,17 @@ extern void mint_refill_run(const MintPoolArgs *args);
 extern void mint_after_hit_run(const MintPoolArgs *args);
 
 /* ---- worker.c: entry points (started by name) ------------------------------ */
-extern PGDLLEXPORT void mint_worker_main(Datum main_arg) pg_attribute_noreturn();
-extern PGDLLEXPORT void mint_pool_main(Datum main_arg) pg_attribute_noreturn();
-extern PGDLLEXPORT void mint_after_hit_main(Datum main_arg) pg_attribute_noreturn();
+/* 18 replaced the suffix pg_attribute_noreturn() by the prefix pg_noreturn */
+#ifdef pg_noreturn
+#define MINT_NORETURN pg_noreturn
+#define MINT_NORETURN_SUFFIX
+#else
+#define MINT_NORETURN
+#define MINT_NORETURN_SUFFIX pg_attribute_noreturn()
+#endif
+MINT_NORETURN extern PGDLLEXPORT void mint_worker_main(Datum main_arg) MINT_NORETURN_SUFFIX;
+MINT_NORETURN extern PGDLLEXPORT void mint_pool_main(Datum main_arg) MINT_NORETURN_SUFFIX;
+MINT_NORETURN extern PGDLLEXPORT void mint_after_hit_main(Datum main_arg) MINT_NORETURN_SUFFIX;
 
 /* ---- launcher.c: run an operation in a worker and wait -------------------- */
 typedef void (*MintResultCallback) (const char *result, void *arg);
