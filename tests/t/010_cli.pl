@@ -51,15 +51,7 @@ sub pgm
 # run and check the exit status (and optionally stdout/stderr patterns)
 sub check
 {
-	my ($name, $args, $want_rc, %o) = @_;
-	my ($rc, $out, $err) = pgm($args, %o);
-	is($rc, $want_rc, "$name: exit status $want_rc")
-	  or diag("stdout: $out\nstderr: $err");
-	like($out, $o{out}, "$name: stdout") if $o{out};
-	like($err, $o{err}, "$name: stderr") if $o{err};
-	unlike($out, $o{out_not}, "$name: stdout lacks") if $o{out_not};
-	unlike($err, $o{err_not}, "$name: stderr lacks") if $o{err_not};
-	return ($rc, $out, $err);
+	return check_pg_mint($pg_mint, @_);
 }
 
 # start pg_mint in the background

@@ -8,7 +8,7 @@ use Exporter 'import';
 use IPC::Run;
 use Test::More;
 
-our @EXPORT = qw(pg_mint_binary run_pg_mint);
+our @EXPORT = qw(pg_mint_binary run_pg_mint check_pg_mint);
 
 # the program under test: $PG_MINT_BIN, else the tree's build, else PATH
 sub pg_mint_binary
@@ -38,6 +38,21 @@ sub run_pg_mint
 		'<', \'', '>', \$out, '2>', \$err,
 		IPC::Run::timeout($o{timeout} // 120));
 	my $rc = $? & 127 ? 128 + ($? & 127) : $? >> 8;
+	return ($rc, $out, $err);
+}
+
+# run it and check the exit status (and optionally stdout/stderr patterns:
+# out, err, out_not, err_not); returns (exit status, stdout, stderr)
+sub check_pg_mint
+{
+	my ($bin, $name, $args, $want_rc, %o) = @_;
+	my ($rc, $out, $err) = run_pg_mint($bin, $args, timeout => 120, %o);
+	is($rc, $want_rc, "$name: exit status $want_rc")
+	  or diag("stdout: $out\nstderr: $err");
+	like($out, $o{out}, "$name: stdout") if $o{out};
+	like($err, $o{err}, "$name: stderr") if $o{err};
+	unlike($out, $o{out_not}, "$name: stdout lacks") if $o{out_not};
+	unlike($err, $o{err_not}, "$name: stderr lacks") if $o{err_not};
 	return ($rc, $out, $err);
 }
 
