@@ -25,6 +25,7 @@ OBJS = \
 	extension/blockers.o \
 	extension/pool.o \
 	extension/reflink.o \
+	extension/autostrategy.o \
 	extension/exec.o \
 	extension/spawn.o \
 	extension/checks.o \

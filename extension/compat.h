@@ -105,4 +105,11 @@ mint_have_createdb_privilege(void)
  */
 #define mint_DatumGetHeapTupleHeader(d) ((HeapTupleHeader) PG_DETOAST_DATUM(d))
 
+/* shm_mq_send gained force_flush in 15: a job must reach the worker at once */
+#if PG_VERSION_NUM >= 150000
+#define mint_shm_mq_send(mqh, nbytes, data) shm_mq_send((mqh), (nbytes), (data), false, true)
+#else
+#define mint_shm_mq_send(mqh, nbytes, data) shm_mq_send((mqh), (nbytes), (data), false)
+#endif
+
 #endif							/* MINT_COMPAT_H */

@@ -68,6 +68,13 @@ mint_send_result(const char *result)
 	(void) pq_putmessage(MINT_MSG_RESULT, result, strlen(result) + 1);
 }
 
+/* An executor took a job: what it sends from now on answers this job. */
+void
+mint_send_accepted(void)
+{
+	(void) pq_putmessage(MINT_MSG_ACCEPTED, "", 1);
+}
+
 void
 mint_send_done(void)
 {
@@ -245,12 +252,14 @@ mint_allow_connections(const char *name, bool allow, MintXact xact)
  * worker would exit with FATAL at once and leave the copy to mint.gc().
  */
 static volatile sig_atomic_t finishing = false;
+static volatile sig_atomic_t stop_requested = false;
 
 void
 mint_worker_sigterm(SIGNAL_ARGS)
 {
 	int			save_errno = errno;
 
+	stop_requested = true;
 	if (!finishing)
 	{
 		QueryCancelPending = true;
@@ -258,6 +267,25 @@ mint_worker_sigterm(SIGNAL_ARGS)
 	}
 	SetLatch(MyLatch);
 	errno = save_errno;
+}
+
+/* Was the worker asked to stop (SIGTERM)?  Checked between jobs. */
+bool
+mint_worker_stop_requested(void)
+{
+	return stop_requested;
+}
+
+/*
+ * Before each job of an executor: the last job's point of no return and
+ * its phase timing do not carry over.  (A SIGTERM that came between jobs
+ * ended the worker before it took this one.)
+ */
+void
+mint_worker_job_reset(void)
+{
+	finishing = false;
+	trace_last = 0;
 }
 
 /*

@@ -31,12 +31,11 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "storage/shm_mq.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
 #include "pg_mint.h"
-
-#define MINT_QUEUE_SIZE 16384
 
 static void
 slot_wait_context(void *arg)
@@ -162,69 +161,172 @@ mint_run_clone_in_worker(const char *template_name, Oid tpl_oid,
 				  0, flags, 0, NULL, cb, cb_arg);
 }
 
-static void
-run_in_worker(MintOp op, const char *template_name, Oid tpl_oid,
-			  const char *target, Oid old_oid, const char *fingerprint,
-			  int64 older_than_us, int flags, int nskip, const Oid *skip,
-			  MintResultCallback cb, void *cb_arg)
+/*
+ * This session's executor (design: worker.c, mint_worker_main): its shared
+ * memory stays mapped for the session, its handle and queue handles live
+ * in TopMemoryContext.
+ */
+typedef struct Executor
 {
-	Size		fplen = fingerprint ? strlen(fingerprint) : 0;
-	Size		params_size = MAXALIGN(offsetof(MintParams, fingerprint) + fplen + 1);
 	dsm_segment *seg;
-	MintParams *p;
-	shm_mq	   *mq;
-	shm_mq_handle *mqh;
+	MintExecShared *shared;
 	BackgroundWorkerHandle *handle;
-	bool		done = false;
-	bool		have_error = false;
-	bool		waited;
-	ErrorData	error;
+	shm_mq_handle *jobs;		/* we send */
+	shm_mq_handle *answers;		/* we receive */
+	bool		reusable;		/* started with an idle timeout */
+} Executor;
 
-	seg = dsm_create(params_size + MINT_QUEUE_SIZE, 0);
-	p = (MintParams *) dsm_segment_address(seg);
-	memset(p, 0, params_size);
-	p->magic = MINT_PARAMS_MAGIC;
-	p->params_size = (uint32) params_size;
-	p->op = op;
-	p->dboid = MyDatabaseId;
-	p->session_userid = GetSessionUserId();
-	GetUserIdAndSecContext(&p->current_userid, &p->sec_context);
-	p->caller_pid = MyProcPid;
-	p->strategy = mint_strategy;
-	p->terminate_timeout_ms = mint_terminate_timeout_ms;
-	p->older_than_us = older_than_us;
-	p->flags = flags;
-	if (template_name)
-		strlcpy(p->template_name, template_name, NAMEDATALEN);
-	if (target)
-		strlcpy(p->target, target, NAMEDATALEN);
-	p->tpl_oid = tpl_oid;
-	p->old_oid = old_oid;
-	Assert(nskip >= 0 && nskip <= MINT_MAX_HELD);
-	p->nskip = nskip;
-	if (nskip > 0)
-		memcpy(p->skip, skip, sizeof(Oid) * nskip);
-	p->fingerprint_len = fingerprint ? (int) fplen : -1;	/* -1: NULL */
-	if (fingerprint)
-		memcpy(p->fingerprint, fingerprint, fplen + 1);
+static Executor *executor = NULL;
 
-	mq = shm_mq_create((char *) p + params_size, MINT_QUEUE_SIZE);
-	shm_mq_set_receiver(mq, MyProc);
+/* Forget the executor; terminate it unless it is leaving by itself. */
+static void
+executor_discard(bool terminate)
+{
+	if (executor == NULL)
+		return;
+	if (terminate)
+		TerminateBackgroundWorker(executor->handle);
+	dsm_detach(executor->seg);
+	pfree(executor->handle);
+	pfree(executor);
+	executor = NULL;
+}
 
-	p->launched_at = GetCurrentTimestamp();
-	handle = launch_worker(seg, op, &waited);
-	mqh = shm_mq_attach(mq, seg, handle);
+/* Stop the executor and wait until it has gone (after a failure or cancel). */
+static void
+executor_stop(void)
+{
+	if (executor == NULL)
+		return;
+	wait_for_worker_exit(executor->handle);
+	executor_discard(false);
+}
 
+static bool
+executor_alive(void)
+{
+	pid_t		pid;
+	BgwHandleStatus status = GetBackgroundWorkerPid(executor->handle, &pid);
+
+	return status == BGWH_STARTED || status == BGWH_NOT_YET_STARTED;
+}
+
+/*
+ * Claim the session's executor for a job: wait for the tail of its last job
+ * (a drop it hands over), then IDLE -> BUSY.  False when there is none, or
+ * it has left or is leaving.
+ */
+static bool
+executor_claim(void)
+{
+	if (executor == NULL)
+		return false;
+	if (!executor->reusable || GetSessionUserId() != executor->shared->session_userid)
+	{
+		executor_discard(true);
+		return false;
+	}
+	for (;;)
+	{
+		uint32		expected = MINT_EXEC_IDLE;
+		int			rc;
+
+		if (pg_atomic_compare_exchange_u32(&executor->shared->state, &expected, MINT_EXEC_BUSY))
+			return true;
+		if (expected == MINT_EXEC_EXITING || !executor_alive())
+		{
+			executor_discard(false);
+			return false;
+		}
+		/* BUSY: the last job's tail; it takes no longer than a worker start */
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   1, PG_WAIT_EXTENSION);
+		if (rc & WL_LATCH_SET)
+			ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* Start a new executor for this session, claimed for its first job. */
+static void
+executor_start(MintOp op, bool *waited)
+{
+	Size		size = MAXALIGN(sizeof(MintExecShared)) + 2 * (Size) MINT_QUEUE_SIZE;
+	MemoryContext old;
+	dsm_segment *seg;
+	MintExecShared *shared;
+	shm_mq	   *job_mq;
+	shm_mq	   *answer_mq;
+	BackgroundWorkerHandle *handle;
+	Executor   *e;
+
+	seg = dsm_create(size, 0);
+	shared = (MintExecShared *) dsm_segment_address(seg);
+	memset(shared, 0, sizeof(MintExecShared));
+	shared->magic = MINT_EXEC_MAGIC;
+	shared->dboid = MyDatabaseId;
+	shared->session_userid = GetSessionUserId();
+	shared->idle_timeout_ms = mint_executor_idle_timeout_ms;
+	pg_atomic_init_u32(&shared->state, MINT_EXEC_BUSY);
+	job_mq = shm_mq_create((char *) shared + MAXALIGN(sizeof(MintExecShared)), MINT_QUEUE_SIZE);
+	shm_mq_set_sender(job_mq, MyProc);
+	answer_mq = shm_mq_create((char *) job_mq + MINT_QUEUE_SIZE, MINT_QUEUE_SIZE);
+	shm_mq_set_receiver(answer_mq, MyProc);
+
+	/* the handle must outlive this transaction, like the executor */
+	old = MemoryContextSwitchTo(TopMemoryContext);
 	PG_TRY();
 	{
-		for (;;)
+		handle = launch_worker(seg, op, waited);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		dsm_detach(seg);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	/* from here on, nothing may fail before executor is set */
+	dsm_pin_mapping(seg);
+	e = palloc0(sizeof(Executor));
+	e->seg = seg;
+	e->shared = shared;
+	e->handle = handle;
+	e->jobs = shm_mq_attach(job_mq, seg, handle);
+	e->answers = shm_mq_attach(answer_mq, seg, handle);
+	e->reusable = shared->idle_timeout_ms > 0;
+	MemoryContextSwitchTo(old);
+	executor = e;
+}
+
+/*
+ * Send one job and relay what comes back until the worker says it is done.
+ * Returns false, having sent nothing that ran, when the executor turned
+ * out to be gone before it accepted the job (the caller may retry with a
+ * new one).
+ */
+static bool
+executor_run(MintParams *p, MintResultCallback cb, void *cb_arg)
+{
+	bool		accepted = false;
+	bool		done = false;
+	bool		have_error = false;
+	ErrorData	error;
+	shm_mq_result res;
+
+	p->launched_at = GetCurrentTimestamp();
+	PG_TRY();
+	{
+		res = mint_shm_mq_send(executor->jobs, p->params_size, p);
+		while (res == SHM_MQ_SUCCESS)
 		{
 			Size		nbytes;
 			void	   *data;
 			StringInfoData msg;
 			char		type;
 
-			if (shm_mq_receive(mqh, &nbytes, &data, false) != SHM_MQ_SUCCESS)
+			if (shm_mq_receive(executor->answers, &nbytes, &data, false) != SHM_MQ_SUCCESS)
 				break;			/* worker detached: it has exited */
 
 			msg.data = (char *) data;
@@ -232,6 +334,13 @@ run_in_worker(MintOp op, const char *template_name, Oid tpl_oid,
 			msg.maxlen = (int) nbytes;
 			msg.cursor = 0;
 			type = pq_getmsgbyte(&msg);
+
+			/* what came before the job's acceptance belongs to the last job's tail */
+			if (!accepted)
+			{
+				accepted = (type == MINT_MSG_ACCEPTED);
+				continue;
+			}
 
 			switch (type)
 			{
@@ -272,38 +381,117 @@ run_in_worker(MintOp op, const char *template_name, Oid tpl_oid,
 	}
 	PG_CATCH();
 	{
-		wait_for_worker_exit(handle);
+		/* cancelled or failed here: the worker cleans up and exits */
+		executor_stop();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 
 	if (have_error)
 	{
-		wait_for_worker_exit(handle);
-		dsm_detach(seg);
+		/* the worker exits after an error: wait, so its cleanup is over */
+		executor_stop();
 		ThrowErrorData(&error);
+	}
+	if (!accepted)
+	{
+		executor_stop();
+		return false;
 	}
 	if (!done)
 	{
-		wait_for_worker_exit(handle);
+		executor_stop();
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("pg_mint background worker exited before finishing"),
 				 errhint("The server log has the worker's messages.")));
 	}
+	return true;
+}
+
+static void
+run_in_worker(MintOp op, const char *template_name, Oid tpl_oid,
+			  const char *target, Oid old_oid, const char *fingerprint,
+			  int64 older_than_us, int flags, int nskip, const Oid *skip,
+			  MintResultCallback cb, void *cb_arg)
+{
+	Size		fplen = fingerprint ? strlen(fingerprint) : 0;
+	Size		params_size = MAXALIGN(offsetof(MintParams, fingerprint) + fplen + 1);
+	MintParams *p;
+	bool		waited = false;
+	int			attempt;
+
+	p = (MintParams *) palloc0(params_size);
+	p->magic = MINT_PARAMS_MAGIC;
+	p->params_size = (uint32) params_size;
+	p->op = op;
+	p->dboid = MyDatabaseId;
+	p->session_userid = GetSessionUserId();
+	GetUserIdAndSecContext(&p->current_userid, &p->sec_context);
+	p->caller_pid = MyProcPid;
+	p->strategy = mint_strategy;
+	p->terminate_timeout_ms = mint_terminate_timeout_ms;
+	p->older_than_us = older_than_us;
+	p->flags = flags;
+	if (template_name)
+		strlcpy(p->template_name, template_name, NAMEDATALEN);
+	if (target)
+		strlcpy(p->target, target, NAMEDATALEN);
+	p->tpl_oid = tpl_oid;
+	p->old_oid = old_oid;
+	Assert(nskip >= 0 && nskip <= MINT_MAX_HELD);
+	p->nskip = nskip;
+	if (nskip > 0)
+		memcpy(p->skip, skip, sizeof(Oid) * nskip);
+	p->fingerprint_len = fingerprint ? (int) fplen : -1;	/* -1: NULL */
+	if (fingerprint)
+		memcpy(p->fingerprint, fingerprint, fplen + 1);
+
 	/*
-	 * Done.  The worker may still be finishing background work (dropping a
-	 * replaced clone); it no longer needs us.
+	 * The session's executor if it is still there, else a new one.  One that
+	 * went away between its last job and this one (terminated, or idle too
+	 * long in the instant we claimed it) never took the job: try a new one.
 	 */
-	dsm_detach(seg);
+	for (attempt = 0;; attempt++)
+	{
+		bool		reused = executor_claim();
+
+		if (!reused)
+		{
+			bool		w = false;
+
+			executor_start(op, &w);
+			waited |= w;
+		}
+		if (executor_run(p, cb, cb_arg))
+			break;
+		if (!reused || attempt > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("pg_mint background worker exited before finishing"),
+					 errhint("The server log has the worker's messages.")));
+	}
+	pfree(p);
+
+	/* a worker for one job only: it exits now */
+	if (executor != NULL && !executor->reusable)
+	{
+		BackgroundWorkerHandle *handle = executor->handle;
+
+		executor->handle = NULL;
+		dsm_detach(executor->seg);
+		pfree(executor);
+		executor = NULL;
+		if (waited)
+			(void) WaitForBackgroundWorkerShutdown(handle);
+		pfree(handle);
+	}
 
 	/*
 	 * Pool refillers give their slots to waiting callers.  We waited, so
-	 * there was pressure: once our worker's slot is free, restart them.
+	 * there was pressure: restart them (once our one-job worker's slot is
+	 * free; an executor keeps its slot while idle, for a short while).
 	 */
 	if (waited)
-	{
-		(void) WaitForBackgroundWorkerShutdown(handle);
 		mint_pool_kick_all();
-	}
 }

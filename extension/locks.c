@@ -95,6 +95,17 @@ mint_lock_release(MintLock *lock)
 	}
 }
 
+/*
+ * Let go of every session lock this process holds (pg_mint's locks are
+ * session-level advisory locks): an executor does this after each job, so
+ * nothing one job locked outlives it, as if its worker had exited.
+ */
+void
+mint_lock_release_all(void)
+{
+	LockReleaseSession(USER_LOCKMETHOD);
+}
+
 /* Is anyone (other than us) holding pg_mint's lock on this name? */
 bool
 mint_lock_is_free(const char *datname)

@@ -201,7 +201,7 @@ op_clone(MintParams *p)
 			mint_send_result(target);
 			mint_send_done();
 			if (old_name[0])
-				mint_drop_registered(old_name, old_oid);
+				mint_op_drop_later(old_name, old_oid);
 			return;
 		}
 	}
@@ -241,8 +241,7 @@ op_clone(MintParams *p)
 	mint_send_done();
 
 	/* off the caller's path: DROP DATABASE forces a checkpoint */
-	mint_drop_registered(old_name, old_oid);
-	mint_trace("drop of the replaced copy (after answering)");
+	mint_op_drop_later(old_name, old_oid);
 }
 
 /* ---- drop ---------------------------------------------------------------- */
@@ -601,6 +600,72 @@ mint_op_run(MintParams *p)
 			op_gc(p);
 			break;
 	}
+}
+
+/*
+ * The job's tail: clones it replaced, to drop once the caller has its
+ * answer (DROP DATABASE forces a checkpoint: never on the caller's path).
+ */
+typedef struct DropLater
+{
+	char		name[NAMEDATALEN];
+	Oid			oid;
+} DropLater;
+
+static DropLater drop_later[2];
+static int	ndrop_later = 0;
+
+void
+mint_op_drop_later(const char *name, Oid oid)
+{
+	if (ndrop_later >= lengthof(drop_later))
+		elog(ERROR, "pg_mint: too many drops after answering");
+	strlcpy(drop_later[ndrop_later].name, name, NAMEDATALEN);
+	drop_later[ndrop_later].oid = oid;
+	ndrop_later++;
+}
+
+/*
+ * Run the tail, then let go of the job's locks.  A worker that lives for
+ * one job (detach = false) drops the replaced clones itself, still holding
+ * their names' locks.  An executor (detach = true) lets go of its locks and
+ * hands each drop to a worker of its own, so that the session's next job
+ * does not wait for it; with no free worker slot it drops it itself, under
+ * the name's lock (as the after-hit job does).
+ */
+void
+mint_op_tail(bool detach)
+{
+	int			i;
+	int			n = ndrop_later;
+
+	ndrop_later = 0;
+	if (!detach)
+	{
+		for (i = 0; i < n; i++)
+			mint_drop_registered(drop_later[i].name, drop_later[i].oid);
+		if (n > 0)
+			mint_trace("drop of the replaced copy (after answering)");
+		mint_lock_release_all();
+		return;
+	}
+
+	mint_lock_release_all();
+	for (i = 0; i < n; i++)
+	{
+		MintLock	l;
+
+		if (mint_drop_detached(drop_later[i].oid))
+			continue;
+		mint_lock_init(&l, drop_later[i].name, ExclusiveLock);
+		if (mint_lock_try(&l))
+		{
+			mint_drop_registered(drop_later[i].name, drop_later[i].oid);
+			mint_lock_release(&l);
+		}
+	}
+	if (n > 0)
+		mint_trace("drop of the replaced copy handed over (after answering)");
 }
 
 /* After a failed operation: drop what it had created and not handed over. */

@@ -36,10 +36,11 @@
 PG_MODULE_MAGIC;
 
 /* ---- GUCs ---------------------------------------------------------------- */
-int			mint_strategy = MINT_STRATEGY_DEFAULT;
-int			mint_pool_strategy = MINT_STRATEGY_FILE_COPY;
+int			mint_strategy = MINT_STRATEGY_AUTO;
+int			mint_pool_strategy = MINT_STRATEGY_AUTO;
 int			mint_worker_wait_timeout_ms = 60000;
 int			mint_terminate_timeout_ms = 10000;
+int			mint_executor_idle_timeout_ms = 10000;
 
 static const struct config_enum_entry strategy_options[] = {
 	{"default", MINT_STRATEGY_DEFAULT, false},
@@ -57,26 +58,33 @@ _PG_init(void)
 {
 	DefineCustomEnumVariable("pg_mint.strategy",
 							 "CREATE DATABASE strategy pg_mint uses for clones.",
-							 "default uses the server's default (WAL_LOG on PostgreSQL 15 and later); "
-							 "wal_log and file_copy need PostgreSQL 15 or later and are ignored before; "
-							 "clone is FILE_COPY with file_copy_method = clone (PostgreSQL 18, a file "
-							 "system with reflinks) and fails elsewhere; auto is clone where it works, "
-							 "else default.",
-							 &mint_strategy, MINT_STRATEGY_DEFAULT, strategy_options,
+							 "auto (the default) is clone where it works, else per call wal_log or "
+							 "file_copy, whichever this server copies the template faster with now "
+							 "(fsync, template size, copies running at once); default uses the "
+							 "server's default (WAL_LOG on PostgreSQL 15 and later); wal_log and "
+							 "file_copy need PostgreSQL 15 or later and are ignored before; clone is "
+							 "FILE_COPY with file_copy_method = clone (PostgreSQL 18, a file system "
+							 "with reflinks) and fails elsewhere.",
+							 &mint_strategy, MINT_STRATEGY_AUTO, strategy_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("pg_mint.pool_strategy",
 							 "CREATE DATABASE strategy the warm pool's refiller uses for spares.",
-							 "file_copy (the default) writes almost no WAL, so background refills do not "
-							 "fill the WAL buffers that every foreground commit needs; it forces two "
-							 "checkpoints per spare.  Read by the refiller: set it in postgresql.conf, "
-							 "ALTER SYSTEM, or ALTER ROLE for the pool's owner.  Ignored before "
-							 "PostgreSQL 15.  clone and auto as for pg_mint.strategy.",
-							 &mint_pool_strategy, MINT_STRATEGY_FILE_COPY, strategy_options,
+							 "Values as for pg_mint.strategy; auto (the default) picks per spare. "
+							 "Read by the refiller: set it in postgresql.conf, ALTER SYSTEM, or ALTER "
+							 "ROLE for the pool's owner.",
+							 &mint_pool_strategy, MINT_STRATEGY_AUTO, strategy_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_mint.worker_wait_timeout",
 							"How long a pg_mint call waits for a free background worker slot.",
 							"0 waits without limit (statement_timeout still applies).",
 							&mint_worker_wait_timeout_ms, 60000, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_mint.executor_idle_timeout",
+							"How long a session's pg_mint worker waits for the session's next call.",
+							"A session's calls run one after another in one background worker, "
+							"which exits when the session ends or after this long without a call. "
+							"0 starts a new worker for every call.",
+							&mint_executor_idle_timeout_ms, 10000, 0, INT_MAX,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_mint.terminate_timeout",
 							"How long pg_mint waits for terminated sessions to exit.",

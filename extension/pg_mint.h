@@ -31,6 +31,7 @@
 
 #include "nodes/pg_list.h"
 #include "postmaster/bgworker.h"
+#include "port/atomics.h"
 #include "storage/lock.h"
 #include "datatype/timestamp.h"
 
@@ -62,6 +63,32 @@ typedef enum MintOp
 /* what a worker sends its caller besides errors and notices (not protocol letters) */
 #define MINT_MSG_RESULT		'm'		/* one result row, a C string */
 #define MINT_MSG_DONE		'z'		/* the operation finished */
+#define MINT_MSG_ACCEPTED	'a'		/* the worker took the job (sent first) */
+
+/*
+ * A caller's executor: one background worker per session that runs the
+ * session's operations one after another (launcher.c, worker.c).  Its
+ * dynamic shared memory starts with this header, followed by two queues:
+ * jobs (caller to worker, each a MintParams) and answers (worker to caller,
+ * the worker's redirected protocol output).
+ */
+#define MINT_EXEC_IDLE		0	/* waiting for a job: the caller may send one */
+#define MINT_EXEC_BUSY		1	/* a job (or its tail) runs */
+#define MINT_EXEC_EXITING	2	/* idle too long: exits, takes no more jobs */
+
+typedef struct MintExecShared
+{
+	uint32		magic;			/* MINT_EXEC_MAGIC: same pg_mint build */
+	Oid			dboid;			/* the caller's database */
+	Oid			session_userid; /* the caller's session user */
+	int			idle_timeout_ms;	/* 0: one job, then exit */
+	pg_atomic_uint32 state;		/* MINT_EXEC_*: caller IDLE->BUSY, worker
+								 * BUSY->IDLE and IDLE->EXITING */
+} MintExecShared;
+
+#define MINT_QUEUE_SIZE		16384	/* bytes of each queue */
+
+#define MINT_EXEC_MAGIC	(0x6D786500 | (uint32) sizeof(MintExecShared))
 
 /* MintParams.flags */
 #define MINT_FLAG_NO_POOL	0x01	/* the caller already tried the pool */
@@ -74,7 +101,9 @@ typedef enum MintStrategy
 	MINT_STRATEGY_WAL_LOG,
 	MINT_STRATEGY_FILE_COPY,
 	MINT_STRATEGY_CLONE,		/* FILE_COPY with file_copy_method = clone (18+) */
-	MINT_STRATEGY_AUTO			/* CLONE where the file system can, else DEFAULT */
+	MINT_STRATEGY_AUTO			/* CLONE where the file system can, else
+								 * WAL_LOG or FILE_COPY by size, fsync and
+								 * copies running (autostrategy.c) */
 } MintStrategy;
 
 /*
@@ -111,6 +140,7 @@ extern int	mint_strategy;
 extern int	mint_pool_strategy;
 extern int	mint_worker_wait_timeout_ms;
 extern int	mint_terminate_timeout_ms;
+extern int	mint_executor_idle_timeout_ms;
 
 /* ---- names.c: argument checks, private names ---------------------------- */
 extern char *mint_arg_name(FunctionCallInfo fcinfo, int argno, const char *argname);
@@ -133,6 +163,7 @@ extern void mint_lock_init_space(MintLock *lock, const char *key, LOCKMODE mode,
 extern void mint_lock_acquire(MintLock *lock, const char *waitmsg);
 extern bool mint_lock_try(MintLock *lock);
 extern void mint_lock_release(MintLock *lock);
+extern void mint_lock_release_all(void);
 extern bool mint_lock_is_free(const char *datname);
 extern void mint_slot_wait_begin(void);
 extern void mint_slot_wait_end(void);
@@ -195,9 +226,12 @@ extern bool mint_gc_skip_blocked(const char *name, Oid oid);
 /* ---- reflink.c: can files be cloned? ------------------------------------ */
 extern bool mint_can_clone_files(Oid spcoid, char **why);
 
+/* ---- autostrategy.c: the copy strategy auto picks --------------------------- */
+extern int	mint_auto_strategy(Oid template_oid, Oid tablespace_oid);
+
 /* ---- spawn.c: registering background workers ---------------------------- */
 extern void mint_worker_init(BackgroundWorker *worker, const char *function, const char *type);
-extern void mint_spawn_detached(const char *function, const char *type, const char *name,
+extern bool mint_spawn_detached(const char *function, const char *type, const char *name,
 								const void *extra, Size extra_size, TransactionId wait_xid);
 
 /* ---- exec.c: statements and state of a worker process ------------------- */
@@ -216,6 +250,8 @@ extern bool mint_in_worker;		/* this process is one of pg_mint's workers */
 extern void mint_worker_become(Oid role, int sec_context);
 extern void mint_worker_sigterm(SIGNAL_ARGS);
 extern void mint_worker_finishing(void);
+extern bool mint_worker_stop_requested(void);
+extern void mint_worker_job_reset(void);
 extern void mint_xact_begin(void);
 extern void mint_xact_commit(void);
 extern void mint_job_memory_reset(void);
@@ -223,6 +259,7 @@ extern void mint_exec(const char *sql);
 extern void mint_rename_database(const char *from, const char *to, MintXact xact);
 extern void mint_allow_connections(const char *name, bool allow, MintXact xact);
 extern void mint_send_result(const char *result);
+extern void mint_send_accepted(void);
 extern void mint_send_done(void);
 extern void mint_trace(const char *phase);
 extern void mint_trace_start(TimestampTz t);
@@ -309,6 +346,7 @@ extern int	mint_held_databases(const Oid **oids);
 extern bool mint_database_held(Oid oid);
 extern void mint_pool_kick(const char *template_name, Oid pool_owner, TransactionId wait_xid);
 extern void mint_pool_after_hit(const char *template_name, Oid pool_owner, Oid old_oid);
+extern bool mint_drop_detached(Oid oid);
 extern void mint_pool_kick_all(void);
 extern bool mint_pool_refiller_alive(const char *template_name);
 
@@ -326,6 +364,8 @@ extern void mint_op_run(MintParams *params);
 extern void mint_op_cleanup(MintParams *params);
 extern void mint_refill_run(const MintPoolArgs *args);
 extern void mint_after_hit_run(const MintPoolArgs *args);
+extern void mint_op_drop_later(const char *name, Oid oid);
+extern void mint_op_tail(bool detach);
 
 /* ---- worker.c: entry points (started by name) ------------------------------ */
 /* 18 replaced the suffix pg_attribute_noreturn() by the prefix pg_noreturn */

@@ -207,11 +207,17 @@ register_xact_callback(void)
  * that transaction commits, and first waits for it to end.  Best effort:
  * with no free slot the next clone() starts one.
  */
-static void
-launch_detached(const char *function, const char *name, MintPoolArgs *args)
+static bool
+launch_detached_as(const char *function, const char *type, const char *name, MintPoolArgs *args)
 {
 	args->magic = MINT_POOL_ARGS_MAGIC;
-	mint_spawn_detached(function, "pg_mint pool", name, args, sizeof(*args), args->wait_xid);
+	return mint_spawn_detached(function, type, name, args, sizeof(*args), args->wait_xid);
+}
+
+static bool
+launch_detached(const char *function, const char *name, MintPoolArgs *args)
+{
+	return launch_detached_as(function, "pg_mint pool", name, args);
 }
 
 void
@@ -235,7 +241,7 @@ mint_pool_kick(const char *tpl, Oid owner, TransactionId wait_xid)
 	args.owner = owner;
 	args.wait_xid = wait_xid;
 	strlcpy(args.template_name, tpl, NAMEDATALEN);
-	launch_detached("mint_pool_main", "pg_mint pool refill", &args);
+	(void) launch_detached("mint_pool_main", "pg_mint pool refill", &args);
 }
 
 /*
@@ -261,7 +267,31 @@ mint_pool_after_hit(const char *tpl, Oid owner, Oid old_oid)
 	args.wait_xid = GetTopTransactionId();
 	args.old_oid = old_oid;
 	strlcpy(args.template_name, tpl, NAMEDATALEN);
-	launch_detached("mint_after_hit_main", "pg_mint drop after pool hit", &args);
+	(void) launch_detached("mint_after_hit_main", "pg_mint drop after pool hit", &args);
+}
+
+/*
+ * From an executor, after its job answered: drop the clone the job replaced
+ * (registered as 'dropping' under a private name) in a worker of its own,
+ * as this job's caller, so that DROP DATABASE's checkpoint does not delay
+ * the session's next job.  The same job as after a pool hit, with no
+ * transaction to wait for and no pool to kick.  False when no worker slot
+ * was free: then the executor drops it itself.
+ */
+bool
+mint_drop_detached(Oid oid)
+{
+	MintPoolArgs	args;
+
+	memset(&args, 0, sizeof(args));
+	args.dboid = MyDatabaseId;
+	args.owner = InvalidOid;
+	args.session_userid = GetSessionUserId();
+	GetUserIdAndSecContext(&args.current_userid, &args.sec_context);
+	args.wait_xid = InvalidTransactionId;
+	args.old_oid = oid;
+	/* the tail of a call: a worker as the call's was, not a pool job */
+	return launch_detached_as("mint_after_hit_main", "pg_mint worker", "pg_mint drop of a replaced clone", &args);
 }
 
 /*

@@ -270,9 +270,12 @@ mint_after_hit_run(const MintPoolArgs *args)
 	Oid			types[1] = {OIDOID};
 	Datum		values[1];
 
-	mint_xact_begin();
-	XactLockTableWait(args->wait_xid, NULL, NULL, XLTW_None);
-	mint_xact_commit();
+	if (TransactionIdIsValid(args->wait_xid))
+	{
+		mint_xact_begin();
+		XactLockTableWait(args->wait_xid, NULL, NULL, XLTW_None);
+		mint_xact_commit();
+	}
 
 	/* the hit committed (or not): drop the replaced target if it is ours to drop */
 	mint_xact_begin();
@@ -291,9 +294,13 @@ mint_after_hit_run(const MintPoolArgs *args)
 			mint_drop_registered(row[0], args->old_oid);
 	}
 
-	mint_xact_begin();
-	mint_pool_kick(args->template_name, args->owner, InvalidTransactionId);
-	mint_xact_commit();
+	/* an executor's drop of a replaced clone has no pool to kick */
+	if (OidIsValid(args->owner))
+	{
+		mint_xact_begin();
+		mint_pool_kick(args->template_name, args->owner, InvalidTransactionId);
+		mint_xact_commit();
+	}
 }
 
 /*

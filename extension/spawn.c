@@ -41,13 +41,15 @@ mint_worker_init(BackgroundWorker *worker, const char *function, const char *typ
 	snprintf(worker->bgw_type, sizeof(worker->bgw_type), "%s", type);
 }
 
-static void
+static bool
 start_worker(BackgroundWorker *worker)
 {
 	/* no handle: nothing here may fail once the transaction has committed */
-	if (!RegisterDynamicBackgroundWorker(worker, NULL))
-		ereport(DEBUG1,
-				(errmsg_internal("pg_mint: no free worker slot for \"%s\"", worker->bgw_name)));
+	if (RegisterDynamicBackgroundWorker(worker, NULL))
+		return true;
+	ereport(DEBUG1,
+			(errmsg_internal("pg_mint: no free worker slot for \"%s\"", worker->bgw_name)));
+	return false;
 }
 
 static void
@@ -61,7 +63,7 @@ spawn_xact_callback(XactEvent event, void *arg)
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE)
 	{
 		foreach(lc, pending_workers)
-			start_worker((BackgroundWorker *) lfirst(lc));
+			(void) start_worker((BackgroundWorker *) lfirst(lc));
 	}
 	else if (event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_ABORT)
 		return;
@@ -73,9 +75,10 @@ spawn_xact_callback(XactEvent event, void *arg)
  * Start a detached worker running function, with extra (at most
  * BGW_EXTRALEN bytes) in bgw_extra.  With wait_xid the current top-level
  * transaction, it starts when that transaction commits.  Best effort: with
- * no free slot it does not start (the next call tries again).
+ * no free slot it does not start (the next call tries again); returns false
+ * when it knows the worker did not start.
  */
-void
+bool
 mint_spawn_detached(const char *function, const char *type, const char *name,
 					const void *extra, Size extra_size, TransactionId wait_xid)
 {
@@ -99,7 +102,7 @@ mint_spawn_detached(const char *function, const char *type, const char *name,
 			RegisterXactCallback(spawn_xact_callback, NULL);
 			xact_callback_registered = true;
 		}
-		return;
+		return true;
 	}
-	start_worker(&worker);
+	return start_worker(&worker);
 }

@@ -39,7 +39,8 @@
  * The STRATEGY clause of a copy of database `from` (whose OID is from_oid).
  * clone, and auto where cloning works, use FILE_COPY with file_copy_method
  * = clone for the current transaction only; clone fails where it cannot
- * share blocks, auto then falls back to the server's default.
+ * share blocks, auto then picks WAL_LOG or FILE_COPY (autostrategy.c; on
+ * 13 and 14, which have no STRATEGY, the server's one way).
  */
 static const char *
 strategy_clause(int strategy, const char *from, Oid from_oid)
@@ -66,7 +67,13 @@ strategy_clause(int strategy, const char *from, Oid from_oid)
 					 errdetail("%s.", why ? why : "the database has no tablespace"),
 					 errhint("Strategy clone needs PostgreSQL 18 and a file system with reflinks (XFS made with reflink=1, btrfs); "
 							 "strategy auto clones where it can and copies elsewhere.")));
+#ifdef MINT_HAVE_STRATEGY
+		/* auto: the copy this server does fastest now (autostrategy.c) */
+		strategy = mint_auto_strategy(from_oid, spcoid);
+		mint_trace(strategy == MINT_STRATEGY_FILE_COPY ? "auto: file_copy" : "auto: wal_log");
+#else
 		return "";
+#endif
 	}
 #ifdef MINT_HAVE_STRATEGY
 	if (strategy == MINT_STRATEGY_WAL_LOG)

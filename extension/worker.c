@@ -27,6 +27,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
@@ -35,6 +36,8 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
 
 #include "compat.h"
 #include "pg_mint.h"
@@ -126,18 +129,110 @@ cleanup_after_error(MintParams *params)
 	PG_END_TRY();
 }
 
+/*
+ * An executor between jobs: wait for the next one.  Returns its parameters
+ * (in the job's memory), or exits the process when the caller has gone,
+ * the worker was told to stop, or it stayed idle longer than its idle
+ * timeout or while callers wait for a worker slot.  Leaving when idle goes
+ * through the shared state (IDLE -> EXITING), so that a caller never sends
+ * a job to a worker that has decided to leave.
+ */
+#define MINT_EXEC_POLL_MS 100
+#define MINT_EXEC_FIRST_JOB_MS 60000
+
+static MintParams *
+next_job(MintExecShared *shared, shm_mq_handle *jobs, bool first)
+{
+	TimestampTz idle_since = GetCurrentTimestamp();
+
+	for (;;)
+	{
+		Size		nbytes;
+		void	   *data;
+		shm_mq_result res;
+		int			rc;
+		bool		leave = false;
+
+		res = shm_mq_receive(jobs, &nbytes, &data, true);
+		if (res == SHM_MQ_SUCCESS)
+		{
+			MintParams *p;
+
+			if (nbytes < offsetof(MintParams, fingerprint) + 1 ||
+				((MintParams *) data)->magic != MINT_PARAMS_MAGIC)
+				refuse_other_build();
+			p = palloc(nbytes);
+			memcpy(p, data, nbytes);
+			return p;
+		}
+		if (res == SHM_MQ_DETACHED || mint_worker_stop_requested())
+			proc_exit(0);		/* the caller has gone, or we were told to stop */
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		/*
+		 * The first job is on its way (the caller started us for it), unless
+		 * the caller failed before it could attach its end of the queue.
+		 */
+		if (first)
+		{
+			if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), MINT_EXEC_FIRST_JOB_MS))
+				proc_exit(0);
+		}
+		else
+		{
+			if (shared->idle_timeout_ms <= 0 ||
+				TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), shared->idle_timeout_ms))
+				leave = true;
+			else if (mint_slot_waiters())
+				leave = true;	/* give the slot to a caller that needs one */
+		}
+		if (leave)
+		{
+			uint32		expected = MINT_EXEC_IDLE;
+
+			if (pg_atomic_compare_exchange_u32(&shared->state, &expected, MINT_EXEC_EXITING))
+				proc_exit(0);
+			/* the caller claimed us first: its job is coming */
+		}
+
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   MINT_EXEC_POLL_MS, PG_WAIT_EXTENSION);
+		if (rc & WL_LATCH_SET)
+			ResetLatch(MyLatch);
+	}
+}
+
+/*
+ * The executor of one caller session: runs the session's operations one
+ * after another, each as the role the caller has at that moment, until the
+ * caller goes away or the executor has been idle too long.  Connecting once
+ * per session instead of once per call is what makes a call cost about what
+ * the statement it runs costs (a new process pays for its start and for its
+ * first touch of shared memory and caches).
+ *
+ * An operation that fails is cleaned up, then reported, and the executor
+ * exits: the caller's next call starts a new one.
+ */
 void
 mint_worker_main(Datum main_arg)
 {
 	dsm_segment *seg;
-	MintParams *params;
-	shm_mq	   *mq;
-	shm_mq_handle *mqh;
-	Size		params_size;
+	MintExecShared *shared;
+	shm_mq	   *job_mq;
+	shm_mq	   *answer_mq;
+	shm_mq_handle *jobs;
+	shm_mq_handle *answers;
 	WorkerIdentity who;
+	bool		first = true;
 
 	/* a cancel, not die(): the operation's cleanup must run (exec.c) */
 	worker_signals(mint_worker_sigterm);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 
 	CurrentResourceOwner = ResourceOwnerCreate(NULL, "pg_mint worker");
 	seg = dsm_attach(DatumGetUInt32(main_arg));
@@ -145,48 +240,72 @@ mint_worker_main(Datum main_arg)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_mint worker could not map its dynamic shared memory segment")));
-	params = (MintParams *) dsm_segment_address(seg);
-	if (params->magic != MINT_PARAMS_MAGIC)
+	shared = (MintExecShared *) dsm_segment_address(seg);
+	if (shared->magic != MINT_EXEC_MAGIC)
 		refuse_other_build();
-	params_size = params->params_size;
-	mq = (shm_mq *) ((char *) params + params_size);
-	shm_mq_set_sender(mq, MyProc);
-	mqh = shm_mq_attach(mq, seg, NULL);
-	pq_redirect_to_shm_mq(seg, mqh);
+	job_mq = (shm_mq *) ((char *) shared + MAXALIGN(sizeof(MintExecShared)));
+	answer_mq = (shm_mq *) ((char *) job_mq + MINT_QUEUE_SIZE);
+	shm_mq_set_receiver(job_mq, MyProc);
+	jobs = shm_mq_attach(job_mq, seg, NULL);
+	shm_mq_set_sender(answer_mq, MyProc);
+	answers = shm_mq_attach(answer_mq, seg, NULL);
+	pq_redirect_to_shm_mq(seg, answers);
 
-	who.dboid = params->dboid;
-	who.session_userid = params->session_userid;
-	who.current_userid = params->current_userid;
-	who.sec_context = params->sec_context;
+	who.dboid = shared->dboid;
+	who.session_userid = shared->session_userid;
+	who.current_userid = shared->session_userid;
+	who.sec_context = 0;
 	worker_start(&who);
-	mint_trace_start(params->launched_at);
-	mint_trace("start and connect");
+	/* pg_stat_activity says whose executor this is */
+	SetConfigOption("application_name", MyBgworkerEntry->bgw_name, PGC_USERSET, PGC_S_SESSION);
 
-	PG_TRY();
+	for (;;)
 	{
-		mint_op_run(params);
+		MintParams *params;
+
+		mint_job_memory_reset();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		params = next_job(shared, jobs, first);
+		/* the caller's connection and this one must be the same */
+		if (params->dboid != MyDatabaseId || params->session_userid != GetSessionUserId())
+			refuse_other_build();
+
+		mint_worker_job_reset();
+		mint_send_accepted();
+		/* act as the caller acts now (SET ROLE may have changed it) */
+		SetUserIdAndSecContext(params->current_userid,
+							   params->sec_context | SECURITY_RESTRICTED_OPERATION);
+		mint_trace_start(params->launched_at);
+		mint_trace(first ? "start and connect" : "hand-over to the executor");
+		first = false;
+
+		PG_TRY();
+		{
+			mint_op_run(params);
+		}
+		PG_CATCH();
+		{
+			/* tell the caller after cleaning up, so it never sees half-made state */
+			ErrorData  *edata;
+
+			/* as PostgresMain does after an error: we are at top level again */
+			InterruptHoldoffCount = 0;
+			QueryCancelHoldoffCount = 0;
+			edata = mint_catch_error(TopMemoryContext);
+
+			cleanup_after_error(params);
+
+			/* report the original error with its SQLSTATE, detail and hint */
+			edata->elevel = ERROR;
+			ThrowErrorData(edata);
+			/* not reached: ERROR in a background worker without handler exits */
+		}
+		PG_END_TRY();
+
+		/* the caller has its answer; what is left must not make it wait */
+		mint_op_tail(shared->idle_timeout_ms > 0);
+		pg_atomic_write_u32(&shared->state, MINT_EXEC_IDLE);
 	}
-	PG_CATCH();
-	{
-		/* tell the caller after cleaning up, so it never sees half-made state */
-		ErrorData  *edata;
-
-		/* as PostgresMain does after an error: we are at top level again */
-		InterruptHoldoffCount = 0;
-		QueryCancelHoldoffCount = 0;
-		edata = mint_catch_error(TopMemoryContext);
-
-		cleanup_after_error(params);
-
-		/* report the original error with its SQLSTATE, detail and hint */
-		edata->elevel = ERROR;
-		ThrowErrorData(edata);
-		/* not reached: ERROR in a background worker without handler exits */
-	}
-	PG_END_TRY();
-
-	pgstat_report_activity(STATE_IDLE, NULL);
-	proc_exit(0);
 }
 
 void

@@ -82,7 +82,7 @@ SELECT mint.clone('mint_rt_app', 'mint_rt_app_wl');
 RESET pg_mint.strategy;
 SET pg_mint.strategy = 'reflink';
 \echo :LAST_ERROR_SQLSTATE
--- the refiller's strategy for spares: file_copy unless set otherwise
+-- the refiller's strategy for spares: auto unless set otherwise
 SHOW pg_mint.pool_strategy;
 SET pg_mint.pool_strategy = 'reflink';
 \echo :LAST_ERROR_SQLSTATE

@@ -22,12 +22,14 @@ SELECT * FROM mint.gc('0');
 SELECT count(*) AS registry_rows FROM mint.registry;
 SELECT datname FROM pg_database WHERE datname LIKE 'mint\_rt%' OR datname LIKE '\_mint\_%';
 SELECT count(*) AS pg_mint_locks FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 28020;
--- no pg_mint worker keeps running (one may take a moment to exit after
--- answering its caller: wait for that, bounded)
+-- no pg_mint worker keeps running but this session's executor (one may take
+-- a moment to exit after answering its caller: wait for that, bounded)
 CREATE FUNCTION mint_rt_workers_gone() RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
   FOR i IN 1..3000 LOOP
-    IF NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'pg_mint worker') THEN
+    IF NOT EXISTS (SELECT FROM pg_stat_activity
+                   WHERE backend_type IN ('pg_mint worker', 'pg_mint pool')
+                     AND application_name IS DISTINCT FROM 'pg_mint worker for PID ' || pg_backend_pid()) THEN
       RETURN true;
     END IF;
     PERFORM pg_sleep(0.01);

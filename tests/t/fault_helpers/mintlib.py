@@ -155,8 +155,9 @@ def unfinished_rows(conn):
 
 
 def mint_workers(conn):
+    """pg_mint workers at work (a session's idle executor waits for its next call)."""
     return q1(conn, "SELECT count(*) FROM pg_catalog.pg_stat_activity"
-                    " WHERE backend_type = 'pg_mint worker'")
+                    " WHERE backend_type = 'pg_mint worker' AND state IS DISTINCT FROM 'idle'")
 
 
 def mint_locks(conn):
