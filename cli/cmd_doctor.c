@@ -6,7 +6,7 @@
  *   1. the connection to the maintenance database;
  *   2. the extension is installed there, and its version is this program's;
  *   3. the role has CREATEDB (or is superuser);
- *   4. free background worker slots: every pg_mint call runs its CREATE/DROP
+ *   4. free background worker slots: every pg_mint session runs its CREATE/DROP
  *      DATABASE in a background worker, which takes one of
  *      max_worker_processes.  Used slots are counted as the rows of
  *      pg_stat_activity that are background workers (see
@@ -80,13 +80,16 @@ doctor_query(PGconn *conn, const char *sql, const char *what)
  * is a background worker, whatever its backend_type.  pg_mint's own
  * workers are recognised by name as well, so that one still starting up,
  * its role not yet recorded, counts too.  A row whose backend_type the
- * role may not see is not counted.
+ * role may not see is not counted.  A session's pg_mint executor that is
+ * idle gives its slot up as soon as a caller waits for one: not counted
+ * (where the role may see its state).
  */
 #define BGWORKERS_IN_USE_SQL \
 	"SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity" \
-	" WHERE backend_type OPERATOR(pg_catalog.=) ANY (ARRAY['pg_mint worker', 'pg_mint pool']::pg_catalog.text[])" \
-	"    OR (usesysid IS NOT NULL" \
-	"        AND NOT backend_type OPERATOR(pg_catalog.=) ANY (ARRAY['client backend', 'walsender']::pg_catalog.text[]))"
+	" WHERE (backend_type OPERATOR(pg_catalog.=) ANY (ARRAY['pg_mint worker', 'pg_mint pool']::pg_catalog.text[])" \
+	"        OR (usesysid IS NOT NULL" \
+	"            AND NOT backend_type OPERATOR(pg_catalog.=) ANY (ARRAY['client backend', 'walsender']::pg_catalog.text[])))" \
+	"   AND NOT (backend_type OPERATOR(pg_catalog.=) 'pg_mint worker' AND state IS NOT DISTINCT FROM 'idle')"
 
 /* 1. the connection; NULL after its FAIL line */
 static PGconn *
@@ -223,7 +226,7 @@ check_worker_slots(PGconn *conn)
 		report("WARN", fix, "only 1 free background worker slot (max_worker_processes = %d, %d in use): parallel pg_mint calls will queue",
 			   max, used);
 	else
-		report("ok", NULL, "%d of %d background worker slots free (one per concurrent pg_mint call)",
+		report("ok", NULL, "%d of %d background worker slots free (one per session calling pg_mint)",
 			   freeslots, max);
 	PQclear(res);
 }

@@ -655,7 +655,7 @@ mint_op_tail(bool detach)
 	{
 		MintLock	l;
 
-		if (mint_drop_detached(drop_later[i].oid))
+		if (mint_drop_detached(drop_later[i].name, drop_later[i].oid))
 			continue;
 		mint_lock_init(&l, drop_later[i].name, ExclusiveLock);
 		if (mint_lock_try(&l))

@@ -233,6 +233,8 @@ extern int	mint_auto_strategy(Oid template_oid, Oid tablespace_oid);
 extern void mint_worker_init(BackgroundWorker *worker, const char *function, const char *type);
 extern bool mint_spawn_detached(const char *function, const char *type, const char *name,
 								const void *extra, Size extra_size, TransactionId wait_xid);
+extern BackgroundWorkerHandle *mint_spawn_watched(const char *function, const char *type,
+												  const char *name, const void *extra, Size extra_size);
 
 /* ---- exec.c: statements and state of a worker process ------------------- */
 /*
@@ -346,7 +348,7 @@ extern int	mint_held_databases(const Oid **oids);
 extern bool mint_database_held(Oid oid);
 extern void mint_pool_kick(const char *template_name, Oid pool_owner, TransactionId wait_xid);
 extern void mint_pool_after_hit(const char *template_name, Oid pool_owner, Oid old_oid);
-extern bool mint_drop_detached(Oid oid);
+extern bool mint_drop_detached(const char *name, Oid oid);
 extern void mint_pool_kick_all(void);
 extern bool mint_pool_refiller_alive(const char *template_name);
 

@@ -275,15 +275,22 @@ mint_pool_after_hit(const char *tpl, Oid owner, Oid old_oid)
  * (registered as 'dropping' under a private name) in a worker of its own,
  * as this job's caller, so that DROP DATABASE's checkpoint does not delay
  * the session's next job.  The same job as after a pool hit, with no
- * transaction to wait for and no pool to kick.  False when no worker slot
- * was free: then the executor drops it itself.
+ * transaction to wait for and no pool to kick.  Returns once that worker
+ * holds the name's lock (or has finished), so that from outside some
+ * pg_mint process is seen at work on it all along; false when no worker
+ * slot was free: then the executor drops it itself.
  */
+#define MINT_HANDOVER_WAIT_MS 5000
+
 bool
-mint_drop_detached(Oid oid)
+mint_drop_detached(const char *name, Oid oid)
 {
 	MintPoolArgs	args;
+	BackgroundWorkerHandle *handle;
+	TimestampTz start = GetCurrentTimestamp();
 
 	memset(&args, 0, sizeof(args));
+	args.magic = MINT_POOL_ARGS_MAGIC;
 	args.dboid = MyDatabaseId;
 	args.owner = InvalidOid;
 	args.session_userid = GetSessionUserId();
@@ -291,7 +298,25 @@ mint_drop_detached(Oid oid)
 	args.wait_xid = InvalidTransactionId;
 	args.old_oid = oid;
 	/* the tail of a call: a worker as the call's was, not a pool job */
-	return launch_detached_as("mint_after_hit_main", "pg_mint worker", "pg_mint drop of a replaced clone", &args);
+	handle = mint_spawn_watched("mint_after_hit_main", "pg_mint worker",
+								"pg_mint drop of a replaced clone", &args, sizeof(args));
+	if (handle == NULL)
+		return false;
+	for (;;)
+	{
+		pid_t		pid;
+
+		if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED ||
+			!mint_lock_is_free(name) ||
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), MINT_HANDOVER_WAIT_MS))
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		/* the drop waits for every backend, us too, to absorb a barrier */
+		CHECK_FOR_INTERRUPTS();
+	}
+	pfree(handle);
+	return true;
 }
 
 /*

@@ -260,6 +260,30 @@ wait_for_takers(const char *tpl)
 }
 
 /*
+ * The lock on the name of a replaced clone to drop.  An executor's drop
+ * (patient) is watched by the executor that handed it over, which looks
+ * at the lock for a moment: try again for a short while.  After a pool
+ * hit, someone else holding it (mint.gc()) means it is taken care of.
+ */
+#define MINT_DROP_LOCK_PATIENCE_MS 1000
+
+static bool
+take_drop_lock(MintLock *l, bool patient)
+{
+	TimestampTz start = GetCurrentTimestamp();
+
+	while (!mint_lock_try(l))
+	{
+		if (!patient ||
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), MINT_DROP_LOCK_PATIENCE_MS))
+			return false;
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1, PG_WAIT_EXTENSION);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return true;
+}
+
+/*
  * The after-hit job, as the caller: once the hit's transaction has ended,
  * drop the clone it replaced (if the hit committed), then kick the refiller.
  */
@@ -290,7 +314,7 @@ mint_after_hit_run(const MintPoolArgs *args)
 		MintLock	l;
 
 		mint_lock_init(&l, row[0], ExclusiveLock);
-		if (mint_lock_try(&l))
+		if (take_drop_lock(&l, !TransactionIdIsValid(args->wait_xid)))
 			mint_drop_registered(row[0], args->old_oid);
 	}
 

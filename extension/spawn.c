@@ -106,3 +106,25 @@ mint_spawn_detached(const char *function, const char *type, const char *name,
 	}
 	return start_worker(&worker);
 }
+
+/*
+ * Start a detached worker now and return its handle (in the current memory
+ * context), or NULL when no slot is free.  For a caller that watches the
+ * worker start its work.
+ */
+BackgroundWorkerHandle *
+mint_spawn_watched(const char *function, const char *type, const char *name,
+				   const void *extra, Size extra_size)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	Assert(extra_size <= BGW_EXTRALEN);
+	mint_worker_init(&worker, function, type);
+	snprintf(worker.bgw_name, sizeof(worker.bgw_name), "%s", name);
+	memcpy(worker.bgw_extra, extra, extra_size);
+	worker.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		return NULL;
+	return handle;
+}

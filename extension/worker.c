@@ -204,6 +204,15 @@ next_job(MintExecShared *shared, shm_mq_handle *jobs, bool first)
 					   MINT_EXEC_POLL_MS, PG_WAIT_EXTENSION);
 		if (rc & WL_LATCH_SET)
 			ResetLatch(MyLatch);
+
+		/*
+		 * Serve interrupts while idle: another session's DROP DATABASE waits
+		 * until every backend, idle executors too, has absorbed its
+		 * ProcSignalBarrier.  (A SIGTERM was handled above.)
+		 */
+		if (mint_worker_stop_requested())
+			proc_exit(0);
+		CHECK_FOR_INTERRUPTS();
 	}
 }
 

@@ -40,6 +40,12 @@ is(val($node, $exec_sql), $pid1, '1: the same executor ran every call');
 is(val($node, "SELECT state FROM pg_stat_activity WHERE pid = $pid1"), 'idle', '1: it is idle between calls');
 is(poll_until($node, "SELECT count(*) FROM mint.registry WHERE state = 'dropping'", '0'), '0',
 	'1: the replaced copy was dropped in the background');
+# an idle executor serves interrupts: DROP DATABASE (15+) waits until every
+# backend has absorbed its barrier, idle executors too
+val($node, 'CREATE DATABASE plain');
+is(sqlstate($node, "SET statement_timeout = '5s'; DROP DATABASE plain"), 'none',
+	'1: an idle executor does not hold up DROP DATABASE elsewhere');
+is(val($node, $exec_sql), $pid1, '1: and stays for its session');
 
 # ---------------------------------------------------------------------------
 # 2. each call runs as the role the session has then (SET ROLE between calls)

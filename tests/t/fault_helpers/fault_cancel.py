@@ -87,8 +87,11 @@ def main():
         timings[tag] = ms(o.elapsed) if o else None
         rep.check("%s: the call fails with 57014 (%s ms)" % (tag, timings[tag]),
                   o is not None and o.sqlstate == "57014", o)
+        # the cancelled session's executor has gone, and no other worker works
         gone = wait_until(lambda: q1(mon, "SELECT count(*) FROM pg_stat_activity"
-                                          " WHERE backend_type = 'pg_mint worker'") == 0, 5, 0.005)
+                                          " WHERE backend_type = 'pg_mint worker'"
+                                          "   AND (application_name = 'pg_mint worker for PID ' || %s"
+                                          "        OR state IS DISTINCT FROM 'idle')", (pid,)) == 0, 5, 0.005)
         rep.check("%s: the pg_mint worker is gone" % tag, gone)
         mine = q1(mon, "SELECT count(*) FROM pg_locks WHERE pid = %s AND locktype = 'advisory'"
                        " AND database = 0 AND objsubid = 28020", (pid,))

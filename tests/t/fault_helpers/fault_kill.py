@@ -88,7 +88,8 @@ def main():
         if point == "during_begin":
             b.expect("SENDING", 10)
             seen = wait_until(lambda: q1(mon, "SELECT count(*) FROM pg_stat_activity"
-                                              " WHERE backend_type = 'pg_mint worker'") > 0, 5, 0.001)
+                                              " WHERE backend_type = 'pg_mint worker'"
+                                              "   AND state IS DISTINCT FROM 'idle'") > 0, 5, 0.001)
             at_kill = "template_begin running in its worker" if seen else "template_begin (worker not seen)"
         else:
             line = b.expect("AT " + point, 30)
