@@ -11,7 +11,7 @@
 
 EXTENSION  = pg_mint
 MODULE_big = pg_mint
-EXT_VERSION = 1.1
+EXT_VERSION = 1.2
 OBJS = \
 	extension/pg_mint.o \
 	extension/names.o \
@@ -29,6 +29,7 @@ OBJS = \
 	extension/exec.o \
 	extension/spawn.o \
 	extension/checks.o \
+	extension/versions.o \
 	extension/steps.o \
 	extension/refill.o \
 	extension/worker_name.o \

@@ -225,9 +225,13 @@ int
 cmd_gc(int argc, char **argv, int start)
 {
 	const char *older_str = "1h";
+	const char *run_opt = NULL;
+	const char *run;
 	bool		dry_run = false;
+	bool		all_runs = false;
 	const OptSpec options[] = {
 		OPT_STR("older-than", &older_str), OPT_BOOL("dry-run", &dry_run),
+		OPT_STR("run", &run_opt), OPT_BOOL("all-runs", &all_runs),
 		CONN_OPTIONS, OPT_TABLE_END
 	};
 	const CommandLine cl = {"gc", options, {NULL}, EXTRA_UNEXPECTED, NULL, DASHDASH_UNEXPECTED};
@@ -237,12 +241,17 @@ cmd_gc(int argc, char **argv, int start)
 				n;
 	PGconn	   *conn;
 	PGresult   *res;
-	const char *params[1];
+	const char *params[2];
 
 	parse_command_line(&cl, argc, argv, start);
 	older_ms = duration_or_usage("gc", "--older-than", older_str);
 	interval = xasprintf("%lld milliseconds", (long long) older_ms);
 	params[0] = interval;
+	if (all_runs && run_opt)
+		usage_error("gc", "give either --run RUN or --all-runs, not both");
+	/* one run's clones when a run is known (--run, PG_MINT_RUN, CI variables) */
+	run = all_runs ? NULL : run_identity("gc", run_opt);
+	params[1] = run;
 
 	conn = mint_connect();
 	require_extension(conn);
@@ -250,8 +259,9 @@ cmd_gc(int argc, char **argv, int start)
 	if (dry_run)
 	{
 		/* mint.gc_preview() applies mint.gc()'s own rules, dropping nothing */
-		res = query_or_die(conn, "SELECT datname, reason FROM mint.gc_preview($1::interval)",
-						   1, params, "could not preview garbage collection");
+		res = query_or_die(conn, run ? "SELECT datname, reason FROM mint.gc_preview($1::interval, $2)"
+						   : "SELECT datname, reason FROM mint.gc_preview($1::interval)",
+						   run ? 2 : 1, params, "could not preview garbage collection");
 		n = PQntuples(res);
 		for (i = 0; i < n; i++)
 		{
@@ -266,7 +276,8 @@ cmd_gc(int argc, char **argv, int start)
 	}
 	else
 	{
-		res = query_or_die(conn, "SELECT g FROM mint.gc($1::interval) AS g", 1, params,
+		res = query_or_die(conn, run ? "SELECT g FROM mint.gc($1::interval, $2) AS g"
+						   : "SELECT g FROM mint.gc($1::interval) AS g", run ? 2 : 1, params,
 						   "garbage collection failed");
 		n = PQntuples(res);
 		for (i = 0; i < n; i++)

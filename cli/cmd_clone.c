@@ -20,10 +20,16 @@ typedef struct Target
 	const char *target;			/* positional TARGET */
 	const char *base;			/* --base */
 	const char *worker;			/* --worker, or $PYTEST_XDIST_WORKER */
+	const char *run;			/* --run, or $PG_MINT_RUN, or a CI variable */
+	const char *fp_str;			/* --fingerprint */
+	WordList	fp_files;		/* --fingerprint-files */
+	char	   *fingerprint;	/* the version to clone, or NULL: the only one */
 } Target;
 
-/* --base and --worker, bound to a Target */
-#define TARGET_OPTIONS(t) OPT_STR("base", &(t).base), OPT_STR("worker", &(t).worker)
+/* --base, --worker, --run and the version, bound to a Target */
+#define TARGET_OPTIONS(t) OPT_STR("base", &(t).base), OPT_STR("worker", &(t).worker), \
+	OPT_STR("run", &(t).run), OPT_STR("fingerprint", &(t).fp_str), \
+	{"fingerprint-files", 0, OPT_LIST, &(t).fp_files, 0, NULL}
 
 static void
 check_target(const char *command, Target *t)
@@ -50,6 +56,8 @@ check_target(const char *command, Target *t)
 
 		t->worker = (w && w[0]) ? w : NULL;
 	}
+	t->run = run_identity(command, t->run);
+	t->fingerprint = compose_fingerprint(t->fp_str, &t->fp_files);
 }
 
 /* clone; returns the new database's name or exits */
@@ -60,20 +68,39 @@ do_clone(PGconn *conn, const Target *t)
 	QueryStatus st;
 	double		t0 = now_seconds();
 	char	   *name;
+	const char *params[5];
+	int			n = 0;
+	StrBuf		sql;
 
+	sb_init(&sql);
+	/* the clone records its run (pg_mint.run) */
+	if (t->run)
+		PQclear(query_or_die(conn, "SELECT pg_catalog.set_config('pg_mint.run', $1, false)",
+							 1, &t->run, "could not set pg_mint.run"));
+	/* without a run or a version, the SQL of pg_mint 1.1 */
+	params[n++] = t->tmpl;
 	if (t->target)
 	{
-		const char *params[2] = {t->tmpl, t->target};
-
-		st = query_interruptible(conn, "SELECT mint.clone($1, $2)", 2, params, 0, &res);
+		params[n++] = t->target;
+		sb_puts(&sql, "SELECT mint.clone($1, $2");
 	}
 	else
 	{
-		const char *params[3] = {t->tmpl, t->base, t->worker};
-
-		st = query_interruptible(conn, "SELECT mint.clone($1, mint.worker_name($2, $3))",
-								 3, params, 0, &res);
+		params[n++] = t->base;
+		params[n++] = t->worker;
+		if (t->run)
+			params[n++] = t->run;
+		sb_puts(&sql, t->run ? "SELECT mint.clone($1, mint.worker_name($2, $3, $4)"
+				  : "SELECT mint.clone($1, mint.worker_name($2, $3)");
 	}
+	if (t->fingerprint)
+	{
+		params[n++] = t->fingerprint;
+		sb_puts(&sql, n == 3 ? ", $3" : n == 4 ? ", $4" : ", $5");
+	}
+	sb_puts(&sql, ")");
+	st = query_interruptible(conn, sql.data, n, params, 0, &res);
+	sb_free(&sql);
 	if (st == Q_INTERRUPTED)
 	{
 		log_error("interrupted by signal %d: the clone of \"%s\" was canceled",

@@ -80,13 +80,9 @@ parse_template_args(TemplateArgs *a, int argc, char **argv, int start)
 static char *
 template_fingerprint(const TemplateArgs *a)
 {
-	char		hex[65];
+	char	   *fp = compose_fingerprint(a->fingerprint, &a->files);
 
-	if (a->files.n == 0)
-		return xstrdup(a->fingerprint ? a->fingerprint : "");
-	if (!fingerprint_files(a->files.n, a->files.items, hex))
-		exit(EXIT_USAGE);
-	return a->fingerprint ? xasprintf("%s:%s", a->fingerprint, hex) : xstrdup(hex);
+	return fp ? fp : xstrdup("");
 }
 
 /*

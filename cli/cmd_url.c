@@ -17,11 +17,11 @@
  * mint.worker_name; usage error when base is empty.
  */
 static char *
-worker_db_name(const char *command, const char *base, const char *worker)
+worker_db_name(const char *command, const char *base, const char *worker, const char *run)
 {
 	char		out[MINT_NAME_MAX + 1];
 
-	if (mint_worker_name(base, worker, out) < 0)
+	if (mint_worker_name_run(base, worker, run, out) < 0)
 		usage_error(command, "the base name must not be empty");
 	return xstrdup(out);
 }
@@ -41,7 +41,7 @@ invalid_url(const char *url, const char *err)
 /* the database to point url at: NAME, or BASE (default: url's) and W */
 static char *
 url_target_name(const char *url, const char *database, const char *base,
-				const char *worker)
+				const char *worker, const char *run)
 {
 	const char *err;
 
@@ -57,7 +57,7 @@ url_target_name(const char *url, const char *database, const char *base,
 			usage_error("url", "the URL names no database: give --base BASE");
 		base = db;
 	}
-	return worker_db_name("url", base, worker);
+	return worker_db_name("url", base, worker, run);
 }
 
 int
@@ -66,9 +66,11 @@ cmd_url(int argc, char **argv, int start)
 	const char *url = NULL,
 			   *worker = NULL,
 			   *base = NULL,
-			   *database = NULL;
+			   *database = NULL,
+			   *run = NULL;
 	const OptSpec options[] = {
 		OPT_STR("worker", &worker), OPT_STR("base", &base), OPT_STR("database", &database),
+		OPT_STR("run", &run),
 		OPT_QUIET_ENTRY, OPT_HELP_ENTRY, OPT_TABLE_END
 	};
 	const CommandLine cl = {"url", options, {&url}, EXTRA_TOO_MANY, NULL, DASHDASH_UNEXPECTED};
@@ -88,7 +90,10 @@ cmd_url(int argc, char **argv, int start)
 	if (database && database[0] == '\0')
 		usage_error("url", "--database must not be empty");
 
-	name = url_target_name(url, database, base, worker);
+	/* the name `pg_mint clone --base` gives in the same run */
+	if (!database)
+		run = run_identity("url", run);
+	name = url_target_name(url, database, base, worker, run);
 	out = rewrite_database(url, name, &err);
 	if (!out)
 		invalid_url(url, err);

@@ -1,10 +1,11 @@
 /*
  * cmdutil.c -- checks and steps shared by the commands: the URL a command
- * rewrites for COMMAND, COMMAND after "--", and the environment COMMAND
- * runs with.
+ * rewrites for COMMAND, COMMAND after "--", the environment COMMAND runs
+ * with, the fingerprint from --fingerprint/--fingerprint-files, and the
+ * run identity (--run, PG_MINT_RUN, CI variables).
  *
- * Layer: shared helper, called by the cmd_*.c files; calls url.c and
- * util.c (and libpq for the connection's parameters).
+ * Layer: shared helper, called by the cmd_*.c files; calls url.c,
+ * fingerprint.c and util.c (and libpq for the connection's parameters).
  */
 #include "pg_mint.h"
 
@@ -95,4 +96,33 @@ set_child_env(PGconn *conn, const char *dbname, const char *url)
 		setenv("DATABASE_URL", nu, 1);
 		free(nu);
 	}
+}
+
+char *
+compose_fingerprint(const char *str, const WordList *files)
+{
+	char		hex[65];
+
+	if (files->n == 0)
+		return str ? xstrdup(str) : NULL;
+	if (!fingerprint_files(files->n, files->items, hex))
+		exit(EXIT_USAGE);
+	return str ? xasprintf("%s:%s", str, hex) : xstrdup(hex);
+}
+
+const char *
+run_identity(const char *command, const char *run_opt)
+{
+	static const char *const vars[] = {RUN_ENV_VARS};
+	const char *run = run_opt;
+	size_t		i;
+
+	for (i = 0; run == NULL && i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (env_set(vars[i]))
+			run = getenv(vars[i]);
+	if (run == NULL || run[0] == '\0')
+		return NULL;
+	if (strlen(run) > 63)
+		usage_error(command, "the run identity \"%s\" is longer than 63 bytes", run);
+	return run;
 }

@@ -392,6 +392,19 @@ const char *url_to_rewrite(const char *command, const char *url_opt);
 void		require_command(const char *command, char **cmd, const char *synopsis);
 /* environment a child COMMAND gets to reach database dbname */
 void		set_child_env(PGconn *conn, const char *dbname, const char *url);
+/*
+ * The fingerprint from --fingerprint STR and --fingerprint-files (STR:HASH
+ * when both, the hash alone, or STR); NULL when neither is given.  Exits
+ * with EXIT_USAGE on unreadable files.
+ */
+char	   *compose_fingerprint(const char *str, const WordList *files);
+/*
+ * The run identity: --run if given, else $PG_MINT_RUN, else the first of
+ * the CI variables in RUN_ENV_VARS that is set; NULL when none (or "").
+ */
+#define RUN_ENV_VARS "PG_MINT_RUN", "GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILDKITE_BUILD_ID", \
+	"CIRCLE_WORKFLOW_ID", "BUILD_TAG"
+const char *run_identity(const char *command, const char *run_opt);
 
 /* ---- commands ------------------------------------------------------------ */
 

@@ -74,12 +74,14 @@ mint_private_name(const char *tag)
 
 /*
  * mint.worker_name(base text, worker text) RETURNS name
+ * mint.worker_name(base text, worker text, run text) RETURNS name
  */
 Datum
 mint_sql_worker_name(PG_FUNCTION_ARGS)
 {
 	char	   *base;
 	char	   *worker = NULL;
+	char	   *run = NULL;
 	char		out[MINT_NAME_MAX + 1];
 	Name		result;
 
@@ -94,8 +96,10 @@ mint_sql_worker_name(PG_FUNCTION_ARGS)
 				 errmsg("base must not be an empty string")));
 	if (!PG_ARGISNULL(1))
 		worker = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+		run = text_to_cstring(PG_GETARG_TEXT_PP(2));
 
-	(void) mint_worker_name(base, worker, out);
+	(void) mint_worker_name_run(base, worker, run, out);
 
 	/* the UTF-8 clip keeps UTF-8 and single-byte encodings intact */
 	if (!pg_verifymbstr(out, strlen(out), true))

@@ -194,6 +194,9 @@ mint_objects(void)
 	objects.pool_config = member_table("pool_config");
 	objects.pool_config_pkey = member_index("pool_config_pkey", objects.pool_config);
 	objects.pool_events = member_table("pool_events");
+	/* 1.2 added template versions and runs; before ALTER EXTENSION UPDATE, 1.1's rules */
+	objects.has_versions = get_attnum(objects.registry, "version_of") != InvalidAttrNumber &&
+		get_attnum(objects.registry, "run") != InvalidAttrNumber;
 	objects.valid = true;
 	return &objects;
 }

@@ -13,8 +13,8 @@
  *    the target name always points at a complete database.
  *
  * Layer: operations.  Run by worker.c (mint_op_run, mint_op_cleanup);
- * calls checks.c, pool.c, steps.c, registry.c, blockers.c, exec.c, locks.c
- * and names.c.
+ * calls checks.c, versions.c, pool.c, steps.c, registry.c, blockers.c,
+ * exec.c, locks.c, names.c and worker_name.c.
  */
 #include "postgres.h"
 
@@ -38,6 +38,7 @@
 
 #include "compat.h"
 #include "pg_mint.h"
+#include "worker_name.h"
 
 /* how long mint.gc() waits for a lock another transaction holds */
 #define MINT_GC_LOCK_TIMEOUT "2s"
@@ -71,12 +72,82 @@ drop_checked(const char *name, MintEntry *e)
 	return oid;
 }
 
-/* ---- template_begin: drop any stale version, create an empty one ------- */
+/*
+ * template_begin: make room under the template's name and create an empty
+ * database there.  A finished version of another fingerprint there moves
+ * aside to its own name (clones of it go on: the caller holds its version
+ * lock, so none is copying now); an unfinished one, or one of this
+ * fingerprint built by another server major, is dropped, and so is any
+ * other stale copy of this fingerprint.  The caller holds the template's
+ * name lock and the version locks of what moves or goes.
+ */
+static void
+move_aside(const char *tpl, Oid oid, const char *fp)
+{
+	char		vname[NAMEDATALEN];
+	Oid			voi;
+	MintLock	vlock;
+	MintEntry	ve;
+
+	mint_template_version_name(tpl, fp, vname);
+	mint_lock_init(&vlock, vname, ExclusiveLock);
+	if (!mint_lock_try(&vlock))
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("cannot move the finished version of template \"%s\" to \"%s\": another pg_mint call is working on that database",
+						tpl, vname),
+				 errhint("Try again when it is done.")));
+	PG_TRY();
+	{
+		/* a stale copy of the same version under that name: it goes first */
+		mint_xact_begin();
+		voi = db_oid(vname);
+		memset(&ve, 0, sizeof(ve));
+		if (OidIsValid(voi))
+		{
+			mint_registry_lookup(vname, voi, &ve);
+			if (!(ve.found && strcmp(ve.kind, "template") == 0 && ve.version_of != NULL &&
+				  strcmp(ve.version_of, tpl) == 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_DATABASE),
+						 errmsg("database \"%s\" already exists and is not a version of template \"%s\"", vname, tpl),
+						 errdetail("pg_mint moves the finished version of template \"%s\" with fingerprint \"%s\" to that name before it builds another fingerprint.",
+								   tpl, fp),
+						 errhint("Rename or drop database \"%s\" by hand.", vname)));
+			mint_require_droppable(vname, voi, &ve);
+		}
+		mint_xact_commit();
+		if (OidIsValid(voi))
+			mint_drop_registered(vname, voi);
+
+		mint_xact_begin();
+		if (!mint_db_named(oid, tpl))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("database \"%s\" was changed by someone else while pg_mint moved it", tpl)));
+		mint_rename_database(tpl, vname, MINT_XACT_OWN);
+		mint_registry_set(oid, vname, "ready");
+		mint_xact_commit();
+		mint_trace("move the finished version aside");
+	}
+	PG_FINALLY();
+	{
+		mint_lock_release(&vlock);
+	}
+	PG_END_TRY();
+}
+
 static void
 op_begin(MintParams *p)
 {
 	const char *tpl = p->template_name;
+	const char *fp = p->fingerprint_len >= 0 ? p->fingerprint : "";
 	Oid			oid;
+	MintEntry	e;
+	bool		move = false;
+	MintVersion *all;
+	int			n;
+	int			i;
 
 	mint_xact_begin();
 	/* refuse before anything is dropped */
@@ -89,15 +160,55 @@ op_begin(MintParams *p)
 				 errhint("A superuser can grant it: ALTER ROLE %s CREATEDB;",
 						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 	oid = db_oid(tpl);
+	memset(&e, 0, sizeof(e));
 	if (OidIsValid(oid))
+	{
 		mint_require_replaceable(tpl, oid, "template", "rebuild");
+		mint_registry_lookup(tpl, oid, &e);
+		/* before ALTER EXTENSION UPDATE to 1.2: rebuilt in place, as 1.1 did */
+		move = mint_objects()->has_versions &&
+			strcmp(e.state, "ready") == 0 &&
+			e.version_of != NULL && strcmp(e.version_of, tpl) == 0 &&
+			strcmp(e.fingerprint ? e.fingerprint : "", fp) != 0 &&
+			e.server_version / 10000 == mint_server_major();
+	}
+	/* other copies of this version (built by another major, unfinished) go */
+	n = mint_objects()->has_versions ? mint_version_list(tpl, &all) : 0;
 	mint_xact_commit();
 
-	if (OidIsValid(oid))
+	if (move)
+		move_aside(tpl, oid, e.fingerprint ? e.fingerprint : "");
+	else if (OidIsValid(oid))
 		mint_drop_registered(tpl, oid);	/* stale or unfinished */
 
+	for (i = 0; i < n; i++)
+	{
+		MintVersion *v = &all[i];
+		MintEntry	ve;
+		MintLock	l;
+
+		if (v->datid == oid || strcmp(v->fingerprint, fp) != 0)
+			continue;
+		mint_lock_init(&l, v->datname, ExclusiveLock);
+		if (!mint_lock_try(&l))
+			continue;			/* someone else is dropping it */
+		PG_TRY();
+		{
+			mint_xact_begin();
+			if (mint_db_named(v->datid, v->datname))
+				mint_require_droppable(v->datname, v->datid, &ve);
+			mint_xact_commit();
+			mint_drop_registered(v->datname, v->datid);
+		}
+		PG_FINALLY();
+		{
+			mint_lock_release(&l);
+		}
+		PG_END_TRY();
+	}
+
 	(void) mint_create_registered(tpl, NULL, true, "template", "building", NULL, InvalidOid,
-							 p->fingerprint, MINT_STRATEGY_DEFAULT);
+								  p->fingerprint, MINT_STRATEGY_DEFAULT, tpl, NULL);
 	mint_send_result("build");
 	mint_send_done();
 }
@@ -173,7 +284,15 @@ op_clone(MintParams *p)
 	Oid			new_oid;
 	char	   *new_name;
 	char		old_name[NAMEDATALEN];
+	char		name[NAMEDATALEN];	/* the template tpl is a version of */
 	MintLock	new_lock;
+	MintEntry	te;
+
+	/* tpl is the database of the version; clones and pools go by the template's name */
+	mint_xact_begin();
+	mint_registry_lookup(tpl, tpl_oid, &te);
+	strlcpy(name, te.found && te.version_of ? te.version_of : tpl, NAMEDATALEN);
+	mint_xact_commit();
 
 	/* a warm spare: only inside a transaction block (else the caller took it) */
 	if (!(p->flags & MINT_FLAG_NO_POOL))
@@ -182,10 +301,10 @@ op_clone(MintParams *p)
 		Oid			pool_owner;
 
 		mint_xact_begin();
-		pool_owner = mint_pool_owner_for_caller(mint_pool_config_owner(tpl), tpl_oid);
+		pool_owner = mint_pool_owner_for_caller(mint_pool_config_owner(name), tpl_oid);
 		taken = OidIsValid(pool_owner) &&
-			mint_pool_take(tpl, tpl_oid, pool_owner, target, old_oid, MINT_XACT_OWN, old_name,
-						   p->terminate_timeout_ms);
+			mint_pool_take(name, tpl_oid, pool_owner, target, old_oid, MINT_XACT_OWN, old_name,
+						   p->terminate_timeout_ms, p->run);
 		mint_xact_commit();
 		if (taken)
 			mint_worker_finishing();
@@ -193,7 +312,7 @@ op_clone(MintParams *p)
 		{
 			/* top the pool up again (or fill it after a miss) */
 			mint_xact_begin();
-			mint_pool_kick(tpl, pool_owner, InvalidTransactionId);
+			mint_pool_kick(name, pool_owner, InvalidTransactionId);
 			mint_xact_commit();
 		}
 		if (taken)
@@ -209,8 +328,8 @@ op_clone(MintParams *p)
 	if (!OidIsValid(old_oid))
 	{
 		/* fresh target: create it under its own name */
-		(void) mint_create_registered(target, tpl, true, "clone", "ready", tpl, tpl_oid,
-									  fingerprint, p->strategy);
+		(void) mint_create_registered(target, tpl, true, "clone", "ready", name, tpl_oid,
+									  fingerprint, p->strategy, NULL, p->run);
 		mint_trace("CREATE DATABASE");
 		mint_send_result(target);
 		mint_send_done();
@@ -221,8 +340,8 @@ op_clone(MintParams *p)
 	new_name = mint_private_name("new");
 	mint_lock_init(&new_lock, new_name, ExclusiveLock);
 	(void) mint_lock_try(&new_lock);
-	new_oid = mint_create_registered(new_name, tpl, false, "clone", "building", tpl, tpl_oid,
-									 fingerprint, p->strategy);
+	new_oid = mint_create_registered(new_name, tpl, false, "clone", "building", name, tpl_oid,
+									 fingerprint, p->strategy, NULL, p->run);
 	strlcpy(cleanup_name, new_name, NAMEDATALEN);
 	cleanup_oid = new_oid;
 	mint_trace("CREATE DATABASE");
@@ -285,6 +404,11 @@ typedef struct GcRow
 	int			server_version;
 	bool		stale_spare;	/* spare of an old build, or its pool is off */
 	char		created_at[40];
+	char		run[NAMEDATALEN];	/* clones: the run that made it, or "" */
+	bool		old_version;	/* a template version beyond the ones kept, unused */
+	char		version_of[NAMEDATALEN];	/* templates: the template it is a version of */
+	char	   *fingerprint;
+	char		last_used[40];
 } GcRow;
 
 /* false (with a NOTICE) when something that outlives sessions uses r */
@@ -416,9 +540,10 @@ gc_row_still_there(GcRow *r)
 static void
 op_gc(MintParams *p)
 {
-	Oid			types[1] = {TIMESTAMPTZOID};
-	Datum		values[1];
+	Oid			types[3] = {TIMESTAMPTZOID, INT4OID, INT4OID};
+	Datum		values[3];
 	GcRow	   *rows = NULL;
+	bool		scoped = p->run[0] != '\0';
 	int			nrows = 0;
 	int			i;
 	int			major = PG_VERSION_NUM / 10000;
@@ -440,9 +565,29 @@ op_gc(MintParams *p)
 
 	mint_xact_begin();
 	values[0] = TimestampTzGetDatum(cutoff);
+	values[1] = Int32GetDatum(p->versions_kept);
+	values[2] = Int32GetDatum(major);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+
+	/*
+	 * version_of and run through to_jsonb(): the same statement reads a
+	 * registry from before 1.2 (the columns are missing until ALTER
+	 * EXTENSION UPDATE; they read as NULL).  A template version's last use
+	 * is its creation, its finish or the newest clone or spare made of it;
+	 * the finished ones of this server major rank by it per template.
+	 */
 	if (mint_spi_run(
+					 "WITH r AS (SELECT r.*, pg_catalog.to_jsonb(r) AS j FROM mint.registry r),"
+					 "     u AS (SELECT r.datid, r.used,"
+					 "                  pg_catalog.row_number() OVER (PARTITION BY r.of ORDER BY r.used DESC, r.datid DESC) AS rank"
+					 "             FROM (SELECT r.datid,"
+					 "                          COALESCE(r.j OPERATOR(pg_catalog.->>) 'version_of', r.datname) AS of,"
+					 "                          GREATEST(r.created_at, r.finished_at,"
+					 "                                   (SELECT pg_catalog.max(c.created_at) FROM mint.registry c"
+					 "                                     WHERE c.template_datid" EQ "r.datid)) AS used"
+					 "                     FROM r WHERE r.kind" EQ "'template' AND r.state" EQ "'ready'"
+					 "                      AND r.server_version OPERATOR(pg_catalog./) 10000" EQ "$3) r)"
 					 "SELECT r.datid, r.datname, r.kind, r.state,"
 					 "       r.created_at" LT "$1,"
 					 "       d.oid IS NULL OR d.datname::pg_catalog.text" NE "r.datname,"
@@ -453,10 +598,16 @@ op_gc(MintParams *p)
 					 "         OR NOT EXISTS (SELECT 1 FROM mint.pool_config p"
 					 "                         WHERE p.template" EQ "r.template AND p.spares" GT "0"
 					 "                           AND p.owner" EQ "r.owner)),"
-					 "       pg_catalog.to_char(r.created_at, 'YYYY-MM-DD HH24:MI:SS')"
-					 "  FROM mint.registry r LEFT JOIN pg_catalog.pg_database d ON d.oid" EQ "r.datid"
+					 "       pg_catalog.to_char(r.created_at, 'YYYY-MM-DD HH24:MI:SS'),"
+					 "       COALESCE(r.j OPERATOR(pg_catalog.->>) 'run', ''),"
+					 "       COALESCE(u.rank" GT "$2 AND u.used" LT "$1, false),"
+					 "       COALESCE(r.j OPERATOR(pg_catalog.->>) 'version_of', r.datname),"
+					 "       COALESCE(r.fingerprint, ''),"
+					 "       COALESCE(pg_catalog.to_char(u.used, 'YYYY-MM-DD HH24:MI:SS'), '')"
+					 "  FROM r LEFT JOIN pg_catalog.pg_database d ON d.oid" EQ "r.datid"
+					 "       LEFT JOIN u ON u.datid" EQ "r.datid"
 					 " ORDER BY r.created_at",
-					 1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+					 3, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading mint.registry failed");
 	nrows = (int) SPI_processed;
 	rows = (GcRow *) MemoryContextAllocZero(TopMemoryContext, sizeof(GcRow) * Max(nrows, 1));
@@ -475,6 +626,11 @@ op_gc(MintParams *p)
 		rows[i].server_version = DatumGetInt32(SPI_getbinval(t, d, 7, &isnull));
 		rows[i].stale_spare = DatumGetBool(SPI_getbinval(t, d, 8, &isnull));
 		strlcpy(rows[i].created_at, SPI_getvalue(t, d, 9), sizeof(rows[i].created_at));
+		strlcpy(rows[i].run, SPI_getvalue(t, d, 10), NAMEDATALEN);
+		rows[i].old_version = DatumGetBool(SPI_getbinval(t, d, 11, &isnull));
+		strlcpy(rows[i].version_of, SPI_getvalue(t, d, 12), NAMEDATALEN);
+		rows[i].fingerprint = MemoryContextStrdup(TopMemoryContext, SPI_getvalue(t, d, 13));
+		strlcpy(rows[i].last_used, SPI_getvalue(t, d, 14), sizeof(rows[i].last_used));
 	}
 	SPI_finish();
 	mint_xact_commit();
@@ -483,6 +639,7 @@ op_gc(MintParams *p)
 	{
 		GcRow	   *r = &rows[i];
 		MintLock	lock;
+		MintLock	vlock;
 		volatile bool dropped = false;
 		bool		mine;
 
@@ -491,6 +648,10 @@ op_gc(MintParams *p)
 		if (skipped_by_caller(p, r->datid))
 			continue;
 		if (r->gone && (p->flags & MINT_FLAG_DRY_RUN))
+			continue;
+		/* gc of one run: its own clones, and leftovers nobody is working on */
+		if (scoped && strcmp(r->state, "ready") == 0 &&
+			!(strcmp(r->kind, "clone") == 0 && strcmp(r->run, p->run) == 0))
 			continue;
 		if (r->gone && !(p->flags & MINT_FLAG_DRY_RUN))
 		{
@@ -505,6 +666,17 @@ op_gc(MintParams *p)
 		mint_lock_init(&lock, r->datname, ExclusiveLock);
 		if (!mint_lock_try(&lock))
 			continue;
+		/* a template version: clones of it hold its version lock while they copy */
+		vlock.held = false;
+		if (strcmp(r->kind, "template") == 0)
+		{
+			mint_version_lock_init(&vlock, r->version_of, r->fingerprint, ExclusiveLock);
+			if (!mint_lock_try(&vlock))
+			{
+				mint_lock_release(&lock);
+				continue;
+			}
+		}
 
 		PG_TRY();
 		{
@@ -530,6 +702,9 @@ op_gc(MintParams *p)
 				reason = "unfinished: its builder or worker is gone";
 			else if (strcmp(r->kind, "template") == 0 && r->server_version / 10000 != major)
 				reason = psprintf("template built by PostgreSQL %d", r->server_version / 10000);
+			else if (strcmp(r->kind, "template") == 0 && r->old_version)
+				reason = psprintf("version \"%s\" of template \"%s\" last used %s, beyond the %d newest kept",
+								  r->fingerprint, r->version_of, r->last_used, p->versions_kept);
 			else if (strcmp(r->kind, "clone") == 0 && r->old_enough &&
 					 CountDBBackends(r->datid) == 0)
 				reason = psprintf("idle clone created %s", r->created_at);
@@ -565,6 +740,7 @@ op_gc(MintParams *p)
 			dropped = false;
 		}
 		PG_END_TRY();
+		mint_lock_release(&vlock);
 		mint_lock_release(&lock);
 
 		if (dropped)

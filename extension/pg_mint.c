@@ -7,8 +7,8 @@
  * function or a transaction block.
  *
  * Layer: SQL interface (top).  Called by the server (fmgr, _PG_init);
- * calls launcher.c, checks.c, pool.c, registry.c, locks.c, names.c and
- * exec.c (trace).
+ * calls launcher.c, checks.c, versions.c, pool.c, registry.c, locks.c,
+ * names.c and exec.c (trace).
  */
 #include "postgres.h"
 
@@ -41,6 +41,23 @@ int			mint_pool_strategy = MINT_STRATEGY_AUTO;
 int			mint_worker_wait_timeout_ms = 60000;
 int			mint_terminate_timeout_ms = 10000;
 int			mint_executor_idle_timeout_ms = 10000;
+int			mint_template_versions_kept = 3;
+char	   *mint_run = NULL;
+
+/* the run the next background worker carries (launcher.c copies it) */
+const char *mint_params_run = NULL;
+
+/* a run identity names databases: at most 63 bytes */
+static bool
+check_run(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && strlen(*newval) >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("A run identity holds at most %d bytes.", NAMEDATALEN - 1);
+		return false;
+	}
+	return true;
+}
 
 static const struct config_enum_entry strategy_options[] = {
 	{"default", MINT_STRATEGY_DEFAULT, false},
@@ -91,6 +108,19 @@ _PG_init(void)
 							NULL,
 							&mint_terminate_timeout_ms, 10000, 1, INT_MAX,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_mint.run",
+							   "Run identity recorded with every clone this session makes.",
+							   "Concurrent runs of one test suite against one server (CI pipelines, "
+							   "worktrees) set distinct runs: mint.worker_name(base, worker, run) keeps "
+							   "their databases apart and mint.gc(older_than, run) collects one run's "
+							   "clones only.  The CLI sets it from --run, PG_MINT_RUN or CI variables.",
+							   &mint_run, "", PGC_USERSET, 0, check_run, NULL, NULL);
+	DefineCustomIntVariable("pg_mint.template_versions_kept",
+							"How many versions (fingerprints) of one template mint.gc() keeps.",
+							"mint.gc(older_than) drops older versions of a template beyond this many, "
+							"newest use first, once nothing cloned them for older_than.",
+							&mint_template_versions_kept, 3, 1, 1000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("pg_mint");
 #else
@@ -180,31 +210,54 @@ refresh_catalog_view(void)
 	AcceptInvalidationMessages();
 }
 
-/* Is template finished by pg_mint for this fingerprint and server major? */
-static bool
-template_is_ready(const char *tpl, const char *fingerprint)
-{
-	Oid			oid = get_database_oid(tpl, true);
-	MintEntry	e;
-	const char *svn = GetConfigOption("server_version_num", false, false);
-	int			major = (svn ? atoi(svn) : PG_VERSION_NUM) / 10000;
-
-	if (!OidIsValid(oid))
-		return false;
-	mint_registry_lookup(tpl, oid, &e);
-	return e.found &&
-		strcmp(e.kind, "template") == 0 &&
-		strcmp(e.state, "ready") == 0 &&
-		e.fingerprint != NULL && strcmp(e.fingerprint, fingerprint) == 0 &&
-		e.server_version / 10000 == major;
-}
-
 static void
 collect_result(const char *result, void *arg)
 {
 	List	  **list = (List **) arg;
 
 	*list = lappend(*list, pstrdup(result));
+}
+
+/*
+ * Under the template's name lock, before its worker makes room for a new
+ * version: take the version locks of what the worker will rename or drop,
+ * waiting (here, where lock_timeout and the deadlock detector apply) for
+ * clones of them still copying.  Those are the version this build replaces
+ * (a stale or unfinished copy of fingerprint fp) and the finished version of
+ * another fingerprint now under the template's name, which moves aside.
+ */
+static void
+begin_build(const char *tpl, const char *fp)
+{
+	MintLock	own;
+	MintLock	moving;
+	Oid			oid = get_database_oid(tpl, true);
+	MintEntry	e;
+	bool		move;
+
+	memset(&e, 0, sizeof(e));
+	if (OidIsValid(oid))
+		mint_registry_lookup(tpl, oid, &e);
+	mint_version_lock_init(&own, tpl, fp, ExclusiveLock);
+	moving.held = false;
+	move = e.found && strcmp(e.kind, "template") == 0 && e.version_of != NULL &&
+		strcmp(e.version_of, tpl) == 0 && strcmp(e.fingerprint ? e.fingerprint : "", fp) != 0;
+	if (move)
+		mint_version_lock_init(&moving, tpl, e.fingerprint ? e.fingerprint : "", ExclusiveLock);
+	PG_TRY();
+	{
+		mint_lock_acquire(&own, psprintf("waiting for clones of an earlier build of template \"%s\" to finish", tpl));
+		if (move)
+			mint_lock_acquire(&moving, psprintf("waiting for clones of template \"%s\" to finish before its version moves aside", tpl));
+		refresh_catalog_view();
+		mint_run_in_worker(MINT_OP_BEGIN, tpl, NULL, fp, 0, 0, NULL, NULL);
+	}
+	PG_FINALLY();
+	{
+		mint_lock_release(&moving);
+		mint_lock_release(&own);
+	}
+	PG_END_TRY();
 }
 
 /* ---- mint.template_begin(template text, fingerprint text) ---------------- */
@@ -228,18 +281,27 @@ mint_template_begin(PG_FUNCTION_ARGS)
 		PG_RETURN_TEXT_P(cstring_to_text("build"));	/* already ours */
 	refuse_current_db(tpl, "build template");
 
+	/* a finished version of this fingerprint: no lock, no wait for other builds */
+	refresh_catalog_view();
+	if (mint_version_ready(tpl, fp))
+	{
+		mint_version_choose(tpl, fp);
+		PG_RETURN_TEXT_P(cstring_to_text("ready"));
+	}
+
+	/* builds happen under the template's own name, one at a time */
 	mint_lock_init(&lock, tpl, ExclusiveLock);
 	mint_lock_acquire(&lock, psprintf("waiting for another session to finish building template \"%s\"", tpl));
 	PG_TRY();
 	{
 		refresh_catalog_view();
-		if (template_is_ready(tpl, fp))
+		if (mint_version_ready(tpl, fp))
 		{
 			mint_lock_release(&lock);
 		}
 		else
 		{
-			mint_run_in_worker(MINT_OP_BEGIN, tpl, NULL, fp, 0, 0, NULL, NULL);
+			begin_build(tpl, fp);
 			b = (MintBuild *) MemoryContextAllocZero(TopMemoryContext, sizeof(MintBuild));
 			strlcpy(b->name, tpl, NAMEDATALEN);
 			b->lock = lock;
@@ -258,6 +320,7 @@ mint_template_begin(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 
+	mint_version_choose(tpl, fp);
 	PG_RETURN_TEXT_P(cstring_to_text(lock.held ? "build" : "ready"));
 }
 
@@ -320,9 +383,13 @@ refuse_held(const char *name, Oid oid, const char *hint)
 				 errhint("%s", hint)));
 }
 
-/* returns true when a spare was renamed into place in the caller's transaction */
+/*
+ * returns true when a spare was renamed into place in the caller's
+ * transaction.  tpl is the database to copy (the version), pool_tpl the
+ * template name its pool is kept under.
+ */
 static bool
-clone_checked(const char *tpl, const char *target, List **results)
+clone_checked(const char *tpl, const char *pool_tpl, const char *target, List **results)
 {
 	Oid			tpl_oid;
 	Oid			old_oid;
@@ -333,7 +400,7 @@ clone_checked(const char *tpl, const char *target, List **results)
 	int			flags = 0;
 
 	mint_trace("clone: locks");
-	mint_registry_lookup_clone(tpl, &tpl_oid, &te, target, &old_oid, &ge, &owner);
+	mint_registry_lookup_clone(tpl, pool_tpl, &tpl_oid, &te, target, &old_oid, &ge, &owner);
 	mint_template_exists(tpl, tpl_oid);
 	if (mint_template_check(tpl, &te))
 		owner = mint_pool_owner_for_caller(owner, tpl_oid);
@@ -347,8 +414,8 @@ clone_checked(const char *tpl, const char *target, List **results)
 		flags |= MINT_FLAG_NO_POOL;
 	else if (!IsTransactionBlock())
 	{
-		if (mint_pool_take(tpl, tpl_oid, owner, target, old_oid, MINT_XACT_CALLER, old_name,
-						   mint_terminate_timeout_ms))
+		if (mint_pool_take(pool_tpl, tpl_oid, owner, target, old_oid, MINT_XACT_CALLER, old_name,
+						   mint_terminate_timeout_ms, mint_run))
 		{
 			mint_trace("clone: take a spare");
 			/*
@@ -358,13 +425,13 @@ clone_checked(const char *tpl, const char *target, List **results)
 			 * lock on the spare's row before it gives up); otherwise a
 			 * short-lived worker does, as the caller.
 			 */
-			if (owner != GetUserId() || !mint_pool_refiller_alive(tpl))
-				mint_pool_after_hit(tpl, owner, old_oid);
+			if (owner != GetUserId() || !mint_pool_refiller_alive(pool_tpl))
+				mint_pool_after_hit(pool_tpl, owner, old_oid);
 			mint_trace("clone: after-hit worker registered for commit");
 			*results = lappend(*results, pstrdup(target));
 			return true;
 		}
-		mint_pool_kick(tpl, owner, GetTopTransactionId());
+		mint_pool_kick(pool_tpl, owner, GetTopTransactionId());
 		flags |= MINT_FLAG_NO_POOL;
 	}
 	refuse_held(target, old_oid,
@@ -375,14 +442,96 @@ clone_checked(const char *tpl, const char *target, List **results)
 	return false;
 }
 
-/* ---- mint.clone(template text, target text) RETURNS name ----------------- */
-PG_FUNCTION_INFO_V1(mint_clone);
-Datum
-mint_clone(PG_FUNCTION_ARGS)
+static void
+no_version(const char *tpl, const char *fp)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_DATABASE),
+			 errmsg("template \"%s\" has no version with fingerprint \"%s\"", tpl, fp),
+			 errhint("Build it first: SELECT mint.template_begin('%s', fingerprint), create the schema, then SELECT mint.template_finish('%s').",
+					 tpl, tpl)));
+}
+
+/*
+ * Which database does a clone of template tpl copy?  The version of
+ * fingerprint fp (the caller's, or the one this session last passed to
+ * template_begin); without one, the only version there is.  Locks what it
+ * returns against moves and drops: the version's lock shared (*vlock), or
+ * for a database pg_mint did not build, its name lock shared (*tlock).
+ * Waits while the version is being built.
+ */
+static char *
+clone_source(const char *tpl, const char *fp, MintLock *vlock, MintLock *tlock)
+{
+	int			attempt;
+
+	for (attempt = 0;; attempt++)
+	{
+		const char *use_fp = fp;
+		MintVersion v;
+
+		refresh_catalog_view();
+		if (use_fp == NULL)
+		{
+			MintVersion *all;
+			int			n = mint_version_list(tpl, &all);
+
+			if (n == 0)
+			{
+				/* not a pg_mint template (or none at all): the database of that name */
+				mint_lock_init(tlock, tpl, ShareLock);
+				mint_lock_acquire(tlock, psprintf("waiting for template \"%s\" to be built", tpl));
+				refresh_catalog_view();
+				return pstrdup(tpl);
+			}
+			if (n > 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("template \"%s\" has %d versions and this session did not choose one", tpl, n),
+						 errdetail("Its versions were built for different fingerprints (by two branches, for example); an arbitrary one could have the wrong schema."),
+						 errhint("Call mint.template_begin('%s', fingerprint) in this session first, or name the version: mint.clone('%s', target, fingerprint).",
+								 tpl, tpl)));
+			use_fp = pstrdup(all[0].fingerprint);
+		}
+		if (!mint_version_find(tpl, use_fp, &v))
+		{
+			if (fp == NULL && attempt < 3)
+				continue;		/* it went away meanwhile: look again */
+			no_version(tpl, use_fp);
+		}
+		if (strcmp(v.state, "building") == 0 && attempt < 3)
+		{
+			/* its builder holds the lock on the database's name: wait for it */
+			MintLock	w;
+
+			mint_lock_init(&w, v.datname, ShareLock);
+			mint_lock_acquire(&w, psprintf("waiting for template \"%s\" to be built", tpl));
+			mint_lock_release(&w);
+			continue;
+		}
+		mint_version_lock_init(vlock, tpl, use_fp, ShareLock);
+		mint_lock_acquire(vlock, psprintf("waiting for template \"%s\" to be moved or dropped", tpl));
+		refresh_catalog_view();
+		if (mint_version_find(tpl, use_fp, &v))
+			return pstrdup(v.datname);
+		mint_lock_release(vlock);
+		if (fp != NULL || attempt >= 3)
+			no_version(tpl, use_fp);
+	}
+}
+
+/*
+ * mint.clone(template text, target text) RETURNS name
+ * mint.clone(template text, target text, fingerprint text) RETURNS name
+ */
+static Datum
+clone_common(FunctionCallInfo fcinfo, const char *fp)
 {
 	char	   *tpl = mint_arg_name(fcinfo, 0, "template");
 	char	   *target = mint_arg_name(fcinfo, 1, "target");
-	MintLock	tlock,
+	char	   *source;
+	MintLock	vlock,
+				tlock,
 				glock;
 	List	   *results = NIL;
 	Name		result;
@@ -396,15 +545,24 @@ mint_clone(PG_FUNCTION_ARGS)
 	refuse_current_db(tpl, "clone from");
 	refuse_current_db(target, "replace");
 	require_createdb(target);
+	if (fp == NULL)
+		fp = mint_version_chosen(tpl);
 
-	mint_lock_init(&tlock, tpl, ShareLock);
+	vlock.held = false;
+	tlock.held = false;
 	mint_lock_init(&glock, target, ExclusiveLock);
 	PG_TRY();
 	{
-		mint_lock_acquire(&tlock, psprintf("waiting for template \"%s\" to be built", tpl));
+		source = clone_source(tpl, fp, &vlock, &tlock);
+		if (strcmp(source, target) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("template and target are the same database \"%s\"", target)));
+		refuse_current_db(source, "clone from");
 		mint_lock_acquire(&glock, psprintf("waiting for another pg_mint call on database \"%s\" to finish", target));
 		refresh_catalog_view();
-		if (clone_checked(tpl, target, &results))
+		mint_params_run = mint_run;
+		if (clone_checked(source, tpl, target, &results))
 		{
 			/*
 			 * The renames commit with the caller's transaction: keep the
@@ -417,7 +575,9 @@ mint_clone(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
+		mint_params_run = NULL;
 		mint_lock_release(&glock);
+		mint_lock_release(&vlock);
 		mint_lock_release(&tlock);
 	}
 	PG_END_TRY();
@@ -427,6 +587,25 @@ mint_clone(PG_FUNCTION_ARGS)
 	PG_RETURN_NAME(result);
 }
 
+PG_FUNCTION_INFO_V1(mint_clone);
+Datum
+mint_clone(PG_FUNCTION_ARGS)
+{
+	return clone_common(fcinfo, NULL);
+}
+
+PG_FUNCTION_INFO_V1(mint_clone_version);
+Datum
+mint_clone_version(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("fingerprint must not be NULL"),
+				 errhint("Pass '' for the version built without a fingerprint, or call mint.clone(template, target).")));
+	return clone_common(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(2)));
+}
+
 /* ---- mint.drop(target text) RETURNS boolean ------------------------------- */
 PG_FUNCTION_INFO_V1(mint_drop);
 Datum
@@ -434,20 +613,37 @@ mint_drop(PG_FUNCTION_ARGS)
 {
 	char	   *target = mint_arg_name(fcinfo, 0, "target");
 	MintLock	lock;
+	MintLock	vlock;
 	List	   *results = NIL;
 
 	refuse_current_db(target, "drop");
 	mint_lock_init(&lock, target, ExclusiveLock);
+	vlock.held = false;
 	PG_TRY();
 	{
+		Oid			oid;
+		MintEntry	e;
+
 		mint_lock_acquire(&lock, psprintf("waiting for other pg_mint work on database \"%s\" to finish", target));
 		refresh_catalog_view();
+		/* a template version: wait for its clones still copying */
+		oid = get_database_oid(target, true);
+		memset(&e, 0, sizeof(e));
+		if (OidIsValid(oid))
+			mint_registry_lookup(target, oid, &e);
+		if (e.found && strcmp(e.kind, "template") == 0 && e.version_of != NULL)
+		{
+			mint_version_lock_init(&vlock, e.version_of, e.fingerprint ? e.fingerprint : "", ExclusiveLock);
+			mint_lock_acquire(&vlock, psprintf("waiting for clones of template \"%s\" to finish", target));
+			refresh_catalog_view();
+		}
 		refuse_held(target, get_database_oid(target, true),
 					"Commit the transaction first: call mint.clone() and mint.drop() in separate transactions.");
 		mint_run_in_worker(MINT_OP_DROP, NULL, target, NULL, 0, 0, collect_result, &results);
 	}
 	PG_FINALLY();
 	{
+		mint_lock_release(&vlock);
 		mint_lock_release(&lock);
 	}
 	PG_END_TRY();
@@ -495,6 +691,7 @@ gc_common(FunctionCallInfo fcinfo, bool dry_run)
 	TupleDesc	tupdesc;
 	Tuplestorestate *tupstore;
 	MemoryContext oldcxt;
+	char	   *run = NULL;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		(rsinfo->allowedModes & SFRM_Materialize) == 0)
@@ -511,14 +708,41 @@ gc_common(FunctionCallInfo fcinfo, bool dry_run)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("older_than must not be negative")));
+	if (PG_NARGS() > 1)
+	{
+		/* mint.gc(older_than, run): this run's clones only */
+		if (PG_ARGISNULL(1))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("run must not be NULL"),
+					 errhint("Call mint.gc(older_than) to collect the clones of every run.")));
+		run = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		if (run[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_NAME),
+					 errmsg("run must not be an empty string"),
+					 errhint("Call mint.gc(older_than) to collect the clones of every run.")));
+		if (strlen(run) >= NAMEDATALEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_NAME_TOO_LONG),
+					 errmsg("run \"%s\" is too long", run),
+					 errdetail("A run identity holds at most %d bytes.", NAMEDATALEN - 1)));
+	}
 
+	PG_TRY();
 	{
 		const Oid  *held;
 		int			nheld = mint_held_databases(&held);
 
+		mint_params_run = run;
 		mint_run_gc_in_worker(us, dry_run ? MINT_FLAG_DRY_RUN : 0, nheld, held,
 							  collect_result, &results);
 	}
+	PG_FINALLY();
+	{
+		mint_params_run = NULL;
+	}
+	PG_END_TRY();
 
 	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	tupdesc = CreateTemplateTupleDesc(dry_run ? 2 : 1);

@@ -11,6 +11,8 @@
  *   ops.c        the operations a worker runs (begin, finish, abort, clone,
  *                drop, gc)                  refill.c  the warm pool's jobs
  *   checks.c     may pg_mint touch this database? (caller and worker)
+ *   versions.c   which database holds a template version, the session's
+ *                choice of fingerprint, version locks   (beside checks.c)
  *   pool.c       taking a spare, held databases, starting pool jobs
  *   steps.c      registered steps: create, drop, swap, terminate sessions
  *   registry.c   the bookkeeping (mint.registry, pool_config, pool_events)
@@ -131,6 +133,8 @@ typedef struct MintParams
 	Oid			skip[MINT_MAX_HELD];	/* holds locks on (pool hits): leave them */
 	char		template_name[NAMEDATALEN];
 	char		target[NAMEDATALEN];
+	char		run[NAMEDATALEN];	/* clone: the caller's run; gc: the run it is scoped to */
+	int			versions_kept;	/* gc: pg_mint.template_versions_kept */
 	int			fingerprint_len;
 	char		fingerprint[FLEXIBLE_ARRAY_MEMBER]; /* NUL-terminated */
 } MintParams;
@@ -141,6 +145,9 @@ extern int	mint_pool_strategy;
 extern int	mint_worker_wait_timeout_ms;
 extern int	mint_terminate_timeout_ms;
 extern int	mint_executor_idle_timeout_ms;
+extern int	mint_template_versions_kept;
+extern char *mint_run;			/* pg_mint.run */
+extern const char *mint_params_run; /* the run the next worker carries (MintParams.run) */
 
 /* ---- names.c: argument checks, private names ---------------------------- */
 extern char *mint_arg_name(FunctionCallInfo fcinfo, int argno, const char *argname);
@@ -160,6 +167,7 @@ extern void mint_lock_init_space(MintLock *lock, const char *key, LOCKMODE mode,
 #define MINT_LOCK_SPACE_DB		0x6D74	/* database names */
 #define MINT_LOCK_SPACE_POOL	0x6D75	/* one pool refiller per template */
 #define MINT_LOCK_SPACE_SLOTS	0x6D76	/* callers waiting for a worker slot */
+#define MINT_LOCK_SPACE_VERSION	0x6D77	/* one template version (name, fingerprint) */
 extern void mint_lock_acquire(MintLock *lock, const char *waitmsg);
 extern bool mint_lock_try(MintLock *lock);
 extern void mint_lock_release(MintLock *lock);
@@ -181,6 +189,7 @@ typedef struct MintObjects
 	Oid			pool_config;
 	Oid			pool_config_pkey;
 	Oid			pool_events;
+	bool		has_versions;	/* 1.2 or later: registry.version_of and .run exist */
 } MintObjects;
 
 extern const MintObjects *mint_objects(void);
@@ -279,7 +288,18 @@ typedef struct MintEntry
 	char	   *fingerprint;
 	int			server_version;
 	Oid			owner;
+	char	   *version_of;		/* templates: the template name this version belongs to */
 } MintEntry;
+
+/* one version of a template, as versions.c finds it */
+typedef struct MintVersion
+{
+	Oid			datid;
+	char		datname[NAMEDATALEN];
+	char		state[16];
+	char	   *fingerprint;
+	int			server_version;
+} MintVersion;
 
 extern void mint_registry_lookup(const char *datname, Oid datid, MintEntry *entry);
 extern bool mint_db_named(Oid oid, const char *name);
@@ -288,12 +308,15 @@ extern bool mint_db_is_template(Oid oid);
 extern Oid	mint_db_tablespace(Oid oid);
 extern Oid	mint_pool_config_owner(const char *tpl);
 extern Oid	mint_pool_config_owner_any(const char *tpl);
-extern void mint_registry_lookup_clone(const char *tpl, Oid *tpl_oid, MintEntry *te,
+extern void mint_registry_lookup_clone(const char *tpl, const char *pool_tpl, Oid *tpl_oid, MintEntry *te,
 									   const char *target, Oid *target_oid, MintEntry *ge,
 									   Oid *pool_owner);
 extern void mint_registry_insert(Oid datid, const char *datname, const char *kind,
 								 const char *state, const char *template_name,
-								 Oid template_datid, const char *fingerprint);
+								 Oid template_datid, const char *fingerprint,
+								 const char *version_of, const char *run);
+extern int	mint_registry_versions(const char *tpl, MintVersion **out);
+extern void mint_registry_set_run(Oid datid, const char *run);
 extern void mint_registry_set(Oid datid, const char *datname, const char *state);
 extern void mint_registry_delete(Oid datid);
 extern int	mint_spi_run(const char *sql, int nargs, Oid *types, Datum *values,
@@ -309,7 +332,8 @@ extern void mint_pool_forget(const char *template_name);
 extern Oid	mint_create_registered(const char *name, const char *from, bool allow_conn,
 								   const char *kind, const char *state,
 								   const char *template_name, Oid template_datid,
-								   const char *fingerprint, int strategy);
+								   const char *fingerprint, int strategy,
+								   const char *version_of, const char *run);
 extern void mint_drop_registered(const char *name, Oid oid);
 extern void mint_drop_registered_ext(const char *name, Oid oid, const char *restore_state,
 									 bool allow_again);
@@ -343,7 +367,8 @@ typedef struct MintPoolArgs
 #define MINT_POOL_ARGS_MAGIC	(0x6D707000 | (uint32) sizeof(MintPoolArgs))
 
 extern bool mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid old_oid,
-						   MintXact xact, char *old_name, int terminate_timeout_ms);
+						   MintXact xact, char *old_name, int terminate_timeout_ms,
+						   const char *run);
 extern int	mint_held_databases(const Oid **oids);
 extern bool mint_database_held(Oid oid);
 extern void mint_pool_kick(const char *template_name, Oid pool_owner, TransactionId wait_xid);
@@ -360,6 +385,15 @@ extern void mint_require_droppable(const char *name, Oid oid, MintEntry *e);
 extern void mint_check_clone_target(const char *target, Oid oid, MintEntry *entry);
 extern void mint_template_exists(const char *tpl, Oid tpl_oid);
 extern bool mint_template_check(const char *tpl, MintEntry *entry);
+
+/* ---- versions.c: template versions ------------------------------------------ */
+extern void mint_version_lock_init(MintLock *lock, const char *tpl, const char *fp, LOCKMODE mode);
+extern bool mint_version_find(const char *tpl, const char *fp, MintVersion *v);
+extern bool mint_version_ready(const char *tpl, const char *fp);
+extern int	mint_version_list(const char *tpl, MintVersion **out);
+extern void mint_version_choose(const char *tpl, const char *fp);
+extern const char *mint_version_chosen(const char *tpl);
+extern int	mint_server_major(void);
 
 /* ---- ops.c and refill.c: what a worker runs ------------------------------- */
 extern void mint_op_run(MintParams *params);

@@ -84,8 +84,10 @@ mint_database_held(Oid oid)
 }
 
 /*
- * Take a ready spare of the current build of tpl and put it in place of
- * target, inside the current transaction.  Returns false (and counts a
+ * Take a ready spare of build tpl_oid of template tpl and put it in place
+ * of target, inside the current transaction (a spare is a copy of the
+ * version under the template's own name: clones of a version that moved
+ * aside never find one).  Returns false (and counts a
  * miss) when there is none.
  */
 /* the part of mint_pool_take's statements after the choice of spare s */
@@ -103,7 +105,7 @@ mint_database_held(Oid oid)
 
 bool
 mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid old_oid,
-			   MintXact xact, char *old_name, int terminate_timeout_ms)
+			   MintXact xact, char *old_name, int terminate_timeout_ms, const char *run)
 {
 	Oid			types[6] = {TEXTOID, OIDOID, OIDOID, TEXTOID, TEXTOID, OIDOID};
 	Datum		values[6];
@@ -165,6 +167,8 @@ mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid 
 		old_name[0] = '\0';
 		return false;
 	}
+	/* the spare was made for no run: it is this run's clone now */
+	mint_registry_set_run(atooid(row[0]), run);
 	mint_swap_databases(target, old_oid, old_name, row[1], terminate_timeout_ms, xact);
 	if (xact == MINT_XACT_CALLER)
 	{

@@ -203,7 +203,7 @@ pool_step(const char *tpl, bool dry_run)
 		PG_TRY();
 		{
 			(void) mint_create_registered(spare, tpl, false, "spare", "ready", tpl, tpl_oid,
-										  fingerprint, mint_pool_strategy);
+										  fingerprint, mint_pool_strategy, NULL, NULL);
 		}
 		PG_FINALLY();
 		{

@@ -207,7 +207,13 @@ static char *
 column_text(Relation rel, HeapTuple tup, const char *name, MemoryContext cxt)
 {
 	bool		isnull;
-	Datum		d = column(rel, tup, name, &isnull);
+	Datum		d;
+
+	/* columns added by 1.2 are missing until ALTER EXTENSION UPDATE: NULL */
+	if (get_attnum(RelationGetRelid(rel), name) == InvalidAttrNumber &&
+		(strcmp(name, "version_of") == 0 || strcmp(name, "run") == 0))
+		return NULL;
+	d = column(rel, tup, name, &isnull);
 
 	if (isnull)
 		return NULL;
@@ -280,6 +286,10 @@ registry_row(Relation rel, HeapTuple tup, void *arg)
 	e->server_version = isnull ? 0 : DatumGetInt32(d);
 	d = column(rel, tup, "owner", &isnull);
 	e->owner = isnull ? InvalidOid : DatumGetObjectId(d);
+	e->version_of = column_text(rel, tup, "version_of", m->cxt);
+	/* a template registered before 1.2 is a version of its own name */
+	if (e->version_of == NULL && strcmp(e->kind, "template") == 0)
+		e->version_of = MemoryContextStrdup(m->cxt, m->name);
 	return true;
 }
 
@@ -308,14 +318,15 @@ pool_row(Relation rel, HeapTuple tup, void *arg)
 
 /*
  * Everything mint.clone() needs to know: the registry rows of the template
- * and of the target, found by name and confirmed by OID against the catalog
- * cache, and the owner of the template's pool if it is on (InvalidOid
- * otherwise).  *tpl_oid and *target_oid are the databases' OIDs
+ * (the database tpl holding the version to clone) and of the target, found
+ * by name and confirmed by OID against the catalog cache, and the owner of
+ * the pool of template pool_tpl (the template name; pools are kept by name)
+ * if it is on (InvalidOid otherwise).  *tpl_oid and *target_oid are the databases' OIDs
  * (InvalidOid: no such database); a database without a confirmed row is
  * looked up in pg_database.
  */
 void
-mint_registry_lookup_clone(const char *tpl, Oid *tpl_oid, MintEntry *te,
+mint_registry_lookup_clone(const char *tpl, const char *pool_tpl, Oid *tpl_oid, MintEntry *te,
 						   const char *target, Oid *target_oid, MintEntry *ge,
 						   Oid *pool_owner)
 {
@@ -337,7 +348,7 @@ mint_registry_lookup_clone(const char *tpl, Oid *tpl_oid, MintEntry *te,
 	scan_text_key(rel, mint_objects()->registry_datname_idx, "datname", target, snap, registry_row, &m);
 	table_close(rel, AccessShareLock);
 	UnregisterSnapshot(snap);
-	*pool_owner = mint_pool_config_owner(tpl);
+	*pool_owner = mint_pool_config_owner(pool_tpl);
 
 	*tpl_oid = te->found ? te->datid : get_database_oid(tpl, true);
 	*target_oid = ge->found ? ge->datid : get_database_oid(target, true);
@@ -468,12 +479,13 @@ registry_write(const char *sql, int nargs, Oid *types, Datum *values,
 void
 mint_registry_insert(Oid datid, const char *datname, const char *kind,
 					 const char *state, const char *template_name,
-					 Oid template_datid, const char *fingerprint)
+					 Oid template_datid, const char *fingerprint,
+					 const char *version_of, const char *run)
 {
-	Oid			types[9] = {OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, OIDOID,
-	TEXTOID, INT4OID, OIDOID};
-	Datum		values[9];
-	char		nulls[9];
+	Oid			types[11] = {OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, OIDOID,
+	TEXTOID, INT4OID, OIDOID, TEXTOID, TEXTOID};
+	Datum		values[11];
+	char		nulls[11];
 	const char *svn = GetConfigOption("server_version_num", false, false);
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -494,6 +506,14 @@ mint_registry_insert(Oid datid, const char *datname, const char *kind,
 		nulls[6] = 'n';
 	values[7] = Int32GetDatum(svn ? atoi(svn) : PG_VERSION_NUM);
 	values[8] = ObjectIdGetDatum(GetUserId());
+	if (version_of)
+		values[9] = CStringGetTextDatum(version_of);
+	else
+		nulls[9] = 'n';
+	if (run && run[0])
+		values[10] = CStringGetTextDatum(run);
+	else
+		nulls[10] = 'n';
 
 	/*
 	 * This transaction just created database (datid, datname): a row that
@@ -503,10 +523,90 @@ mint_registry_insert(Oid datid, const char *datname, const char *kind,
 	 */
 	registry_write("DELETE FROM mint.registry r WHERE r.datid" EQ "$1 OR r.datname" EQ "$2",
 				   2, types, values, nulls);
-	registry_write("INSERT INTO mint.registry (datid, datname, kind, state, template,"
-				   " template_datid, fingerprint, server_version, owner)"
-				   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-				   9, types, values, nulls);
+	if (mint_objects()->has_versions)
+		registry_write("INSERT INTO mint.registry (datid, datname, kind, state, template,"
+					   " template_datid, fingerprint, server_version, owner, version_of, run)"
+					   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+					   11, types, values, nulls);
+	else
+		registry_write("INSERT INTO mint.registry (datid, datname, kind, state, template,"
+					   " template_datid, fingerprint, server_version, owner)"
+					   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+					   9, types, values, nulls);
+}
+
+/* Record the run a clone belongs to (a pool hit hands out a spare made for none). */
+void
+mint_registry_set_run(Oid datid, const char *run)
+{
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2];
+
+	if (run == NULL || run[0] == '\0' || !mint_objects()->has_versions)
+		return;
+	values[0] = ObjectIdGetDatum(datid);
+	values[1] = CStringGetTextDatum(run);
+	registry_write("UPDATE mint.registry SET run = $2 WHERE datid" EQ "$1", 2, types, values, NULL);
+}
+
+/*
+ * Every version of template tpl: the template rows (not being dropped) that
+ * belong to it and name their database by OID and name as pg_database
+ * does, read with the latest snapshot.  Before 1.2 a template is a version
+ * of its own name only.  Returns how many, the versions in *out (palloc'd).
+ */
+int
+mint_registry_versions(const char *tpl, MintVersion **out)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	int			n = 0;
+	int			cap = 4;
+	MintVersion *v = palloc0(sizeof(MintVersion) * cap);
+
+	rel = table_open(mint_objects()->registry, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		char	   *kind = column_text(rel, tup, "kind", CurrentMemoryContext);
+		char	   *state = column_text(rel, tup, "state", CurrentMemoryContext);
+		char	   *datname = column_text(rel, tup, "datname", CurrentMemoryContext);
+		char	   *of = column_text(rel, tup, "version_of", CurrentMemoryContext);
+		Oid			datid;
+		Datum		d;
+
+		if (kind == NULL || strcmp(kind, "template") != 0 || state == NULL ||
+			strcmp(state, "dropping") == 0 || datname == NULL)
+			continue;
+		if (strcmp(of ? of : datname, tpl) != 0)
+			continue;
+		datid = DatumGetObjectId(column(rel, tup, "datid", &isnull));
+		if (!mint_db_named(datid, datname))
+			continue;
+		if (n == cap)
+		{
+			cap *= 2;
+			v = repalloc(v, sizeof(MintVersion) * cap);
+		}
+		memset(&v[n], 0, sizeof(MintVersion));
+		v[n].datid = datid;
+		strlcpy(v[n].datname, datname, NAMEDATALEN);
+		strlcpy(v[n].state, state, sizeof(v[n].state));
+		v[n].fingerprint = column_text(rel, tup, "fingerprint", CurrentMemoryContext);
+		if (v[n].fingerprint == NULL)
+			v[n].fingerprint = pstrdup("");
+		d = column(rel, tup, "server_version", &isnull);
+		v[n].server_version = isnull ? 0 : DatumGetInt32(d);
+		n++;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	UnregisterSnapshot(snap);
+	*out = v;
+	return n;
 }
 
 /* Record a new name and/or state for a registered database. */

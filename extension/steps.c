@@ -124,7 +124,8 @@ mint_terminate_sessions(const char *name, Oid oid, int timeout_ms)
 Oid
 mint_create_registered(const char *name, const char *from, bool allow_conn,
 				  const char *kind, const char *state, const char *template_name,
-				  Oid template_datid, const char *fingerprint, int strategy)
+				  Oid template_datid, const char *fingerprint, int strategy,
+				  const char *version_of, const char *run)
 {
 	StringInfoData sql;
 	Oid			oid;
@@ -144,7 +145,8 @@ mint_create_registered(const char *name, const char *from, bool allow_conn,
 	oid = get_database_oid(name, true);
 	if (!OidIsValid(oid))
 		elog(ERROR, "database \"%s\" vanished right after CREATE DATABASE", name);
-	mint_registry_insert(oid, name, kind, state, template_name, template_datid, fingerprint);
+	mint_registry_insert(oid, name, kind, state, template_name, template_datid, fingerprint,
+						 version_of, run);
 	mint_xact_commit();
 	RESUME_INTERRUPTS();
 	return oid;

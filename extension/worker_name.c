@@ -103,3 +103,66 @@ mint_worker_name(const char *base, const char *worker, char *out)
 	*p = '\0';
 	return 1;
 }
+
+int
+mint_worker_name_run(const char *base, const char *worker, const char *run, char *out)
+{
+	char		full[4 * (MINT_NAME_MAX + 1)];
+	size_t		blen,
+				rlen;
+
+	if (base == NULL || base[0] == '\0')
+		return -1;
+	if (run == NULL || run[0] == '\0')
+		return mint_worker_name(base, worker, out);
+	blen = strlen(base);
+	rlen = strlen(run);
+	/* longer bases and runs only matter through the hash: keep them whole */
+	if (blen + 1 + rlen + 1 > sizeof(full))
+	{
+		/* hash what does not fit into a stand-in of fixed length */
+		mint_sha256_ctx ctx;
+		uint8_t		digest[MINT_SHA256_LEN];
+		char		hex[2 * MINT_SHA256_LEN + 1];
+		size_t		keep = MINT_NAME_MAX;
+
+		mint_sha256_init(&ctx);
+		mint_sha256_update(&ctx, base, blen);
+		mint_sha256_update(&ctx, "_", 1);
+		mint_sha256_update(&ctx, run, rlen);
+		mint_sha256_final(&ctx, digest);
+		mint_sha256_hex(digest, MINT_SHA256_LEN, hex);
+		keep = mint_utf8_clip(base, blen, keep);
+		memcpy(full, base, keep);
+		full[keep] = '_';
+		memcpy(full + keep + 1, hex, 2 * MINT_SHA256_LEN + 1);
+		return mint_worker_name(full, worker, out) < 0 ? -1 : 1;
+	}
+	memcpy(full, base, blen);
+	full[blen] = '_';
+	memcpy(full + blen + 1, run, rlen + 1);
+	return mint_worker_name(full, worker, out);
+}
+
+void
+mint_template_version_name(const char *tpl, const char *fp, char *out)
+{
+	mint_sha256_ctx ctx;
+	uint8_t		digest[MINT_SHA256_LEN];
+	char		hex[MINT_VERSION_HASH_HEX + 1];
+	size_t		tlen = strlen(tpl);
+	size_t		keep;
+
+	mint_sha256_init(&ctx);
+	mint_sha256_update(&ctx, tpl, tlen);
+	mint_sha256_update(&ctx, "", 1);	/* NUL: ("ab", "c") differs from ("a", "bc") */
+	mint_sha256_update(&ctx, fp, strlen(fp));
+	mint_sha256_final(&ctx, digest);
+	mint_sha256_hex(digest, MINT_VERSION_HASH_HEX / 2, hex);
+	keep = mint_utf8_clip(tpl, tlen, MINT_NAME_MAX - 2 - MINT_VERSION_HASH_HEX);
+	memcpy(out, tpl, keep);
+	out[keep] = '_';
+	out[keep + 1] = 'v';
+	memcpy(out + keep + 2, hex, MINT_VERSION_HASH_HEX);
+	out[keep + 2 + MINT_VERSION_HASH_HEX] = '\0';
+}

@@ -33,6 +33,25 @@
  */
 int			mint_worker_name(const char *base, const char *worker, char *out);
 
+/*
+ * The name for (base, worker) of one run: the name of ("base_run", worker)
+ * by the rule above, so that concurrent runs (CI pipelines, two worktrees)
+ * never share a database; run NULL or "" gives mint_worker_name(base,
+ * worker) exactly.  Same return values.
+ */
+int			mint_worker_name_run(const char *base, const char *worker, const char *run, char *out);
+
+/* Hex digits of the fingerprint hash in a template version's name. */
+#define MINT_VERSION_HASH_HEX 12
+
+/*
+ * The database name a finished version of template tpl with fingerprint fp
+ * moves to when a build of another fingerprint takes the template's own
+ * name: "<tpl clipped>_v<hash12>", hash12 the first 12 hex digits of
+ * SHA-256(tpl NUL fp), at most 63 bytes, clipped on a UTF-8 boundary.
+ */
+void		mint_template_version_name(const char *tpl, const char *fp, char *out);
+
 /* Largest prefix length <= maxlen of s that does not split a UTF-8 character. */
 size_t		mint_utf8_clip(const char *s, size_t len, size_t maxlen);
 

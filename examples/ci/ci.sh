@@ -32,10 +32,10 @@ pg_mint template "$TEMPLATE" --fingerprint-files app/models -- "$PY" -m app.crea
 run_shard() {
   local shard=$1 sbase="${base}_s$1" pids=() w p
   (
-    env_lines=$(pg_mint clone "$TEMPLATE" --base "$sbase" --print env)  # fails the step if the clone fails
+    env_lines=$(pg_mint clone "$TEMPLATE" --base "$sbase" --fingerprint-files app/models --print env)  # fails the step if the clone fails
     eval "$env_lines"
     for ((w = 0; w < WORKERS; w++)); do
-      pg_mint -q clone "$TEMPLATE" --base "$sbase" --worker "gw$w" >/dev/null & pids+=($!)
+      pg_mint -q clone "$TEMPLATE" --base "$sbase" --worker "gw$w" --fingerprint-files app/models >/dev/null & pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p"; done
     SHARD_INDEX=$shard PG_MINT_PREPARED=1 "$PY" -m pytest -n "$WORKERS" -q

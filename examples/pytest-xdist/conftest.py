@@ -5,17 +5,22 @@ below.  It runs when pytest imports it -- before any test module, and
 therefore before your application (which builds its engine from DATABASE_URL
 at import time):
 
-  1. derive this worker's database name:   SELECT mint.worker_name(base, worker)
+  1. derive this worker's database name:   SELECT mint.worker_name(base, worker[, run])
      and point DATABASE_URL / TEST_DATABASE_URL at it (only the database part
-     of the URL changes, so postgresql+asyncpg://... URLs work too);
+     of the URL changes, so postgresql+asyncpg://... URLs work too).  The run
+     identity (PG_MINT_RUN, else a CI variable such as GITHUB_RUN_ID, the
+     same ones the pg_mint CLI reads) keeps concurrent runs against one
+     server apart, and is recorded with each clone (pg_mint.run);
   2. make sure the template is built for the current models:
         SELECT mint.template_begin(template, fingerprint)
-     'ready' -> nothing to do (another worker or an earlier run built it);
+     'ready' -> nothing to do (another worker or an earlier run built it;
+                several fingerprints -- two branches -- live side by side);
      'build' -> we hold the build lock: create the schema over a connection to
                 the template, then mint.template_finish (mint.template_abort
                 if anything fails).  Other workers wait inside template_begin;
-  3. SELECT mint.clone(template, worker_db): a fresh copy, replacing the one a
-     previous run left, in a few tens of milliseconds.
+  3. SELECT mint.clone(template, worker_db): a fresh copy of the version this
+     session asked for in step 2, replacing the one a previous run left, in a
+     few tens of milliseconds.
 
 Only SQL calls to the extension: no client-side locks, no terminate/drop/create.
 The extension lives in the maintenance database (`postgres` by default):
@@ -47,6 +52,12 @@ TEMPLATE = os.environ.get("PG_MINT_TEMPLATE") or (make_url(BASE_URL).database or
 PREPARED = os.environ.get("PG_MINT_PREPARED") == "1"
 # optional: append one JSON line per step to this file (used by pg_mint's own tests)
 EVENTS = os.environ.get("PG_MINT_EVENTS")
+# run identity: concurrent runs of this suite against one server (CI
+# pipelines, two worktrees) get databases of their own.  The same variables,
+# in the same order, as `pg_mint clone --run`.
+RUN_VARS = ("PG_MINT_RUN", "GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILDKITE_BUILD_ID",
+            "CIRCLE_WORKFLOW_ID", "BUILD_TAG")
+RUN = next((os.environ[v] for v in RUN_VARS if os.environ.get(v)), None)
 # -----------------------------------------------------------------------------
 
 
@@ -147,7 +158,12 @@ def _prepare_worker_database():
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     with psycopg.connect(_maintenance_conninfo(BASE_URL), autocommit=True) as mconn:
         base = make_url(BASE_URL).database
-        worker_db = mconn.execute("SELECT mint.worker_name(%s, %s)", (base, worker)).fetchone()[0]
+        if RUN:
+            worker_db = mconn.execute("SELECT mint.worker_name(%s, %s, %s)", (base, worker, RUN)).fetchone()[0]
+            # recorded with the clone: `pg_mint gc --run RUN` collects this run's only
+            mconn.execute("SELECT pg_catalog.set_config('pg_mint.run', %s, false)", (RUN,))
+        else:
+            worker_db = mconn.execute("SELECT mint.worker_name(%s, %s)", (base, worker)).fetchone()[0]
         # rewrite the URLs first, so that anything imported from here on
         # (even by the schema build below) sees this worker's database
         url = _with_database(BASE_URL, worker_db)
@@ -177,7 +193,7 @@ def _prepare_worker_database():
         t0 = time.monotonic()
         mconn.execute("SELECT mint.clone(%s, %s)", (TEMPLATE, worker_db))
         _event(event="clone", worker=worker, template=TEMPLATE, database=worker_db,
-               seconds=time.monotonic() - t0)
+               fingerprint=fingerprint, run=RUN, seconds=time.monotonic() - t0)
 
 
 if not _xdist_controller():

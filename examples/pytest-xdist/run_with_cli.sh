@@ -35,12 +35,14 @@ done
 pg_mint template "$TPL" --fingerprint-files app/models -- "$PY" -m app.create_schema
 
 # step 2: the job's database; DATABASE_URL and PGDATABASE now name it
-env_lines=$(pg_mint clone "$TPL" --base "$BASE" --print env)  # (a failed clone stops the script here)
+# (--fingerprint-files: the version step 1 built, when other branches keep
+# theirs on the same server; the run identity comes from PG_MINT_RUN or CI)
+env_lines=$(pg_mint clone "$TPL" --base "$BASE" --fingerprint-files app/models --print env)  # (a failed clone stops the script here)
 eval "$env_lines"
 # ... and one per xdist worker, all at once
 pids=()
 for ((w = 0; w < workers; w++)); do
-  pg_mint -q clone "$TPL" --base "$BASE" --worker "gw$w" >/dev/null & pids+=($!)
+  pg_mint -q clone "$TPL" --base "$BASE" --worker "gw$w" --fingerprint-files app/models >/dev/null & pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
 

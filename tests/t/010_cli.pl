@@ -423,7 +423,10 @@ is(q1("SELECT count(*) FROM pg_database WHERE datname = 'app_test_gw1'"), 1, 'gc
 check('gc --older-than 1h keeps young clones', [ 'gc', '--older-than', '1h' ], 0, out => qr/^\z/, err => qr/dropped 0 databases/);
 ($rc, $out) = check('gc --older-than 0', [ 'gc', '--older-than=0s' ], 0, out => qr/^app_test_gw1$/m);
 is(q1("SELECT count(*) FROM mint.databases WHERE kind = 'clone'"), 0, 'gc dropped every idle clone');
-is(q1("SELECT count(*) FROM mint.databases WHERE kind = 'template'"), 3, 'gc kept the templates');
+is(q1("SELECT count(DISTINCT version_of) FROM mint.databases WHERE kind = 'template'"), 3, 'gc kept the templates');
+# files_tpl was built for three fingerprints: all three versions are kept
+# (pg_mint.template_versions_kept, and they are younger than --older-than)
+is(q1("SELECT count(*) FROM mint.databases WHERE kind = 'template'"), 5, 'gc kept every version of files_tpl');
 
 # ---------------------------------------------------------------------------
 # connection sources: DATABASE_URL fallback, --dsn (+driver), PG_MINT_DSN

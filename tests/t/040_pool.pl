@@ -226,7 +226,8 @@ INSERT INTO build_marker VALUES ('v2');
 	my @got;
 	for my $i (1 .. 3)
 	{
-		val($node, "SELECT mint.clone('$T', 'after_v2_$i')");
+		# v1 stays as a version of its own (1.2): these clones name v2
+		val($node, "SELECT mint.clone('$T', 'after_v2_$i', 'v2')");
 		push @got,
 		  clone_content($node, "after_v2_$i") . ':'
 		  . val($node, "SELECT count(*) FROM pg_class WHERE relname = 'v2_only'", db => "after_v2_$i");
@@ -247,6 +248,10 @@ INSERT INTO build_marker VALUES ('v2');
 		),
 		'4',
 		'4: ... with spares of the new build');
+	# v1, which nobody clones any more, goes (as mint.gc would drop it once
+	# unused): the sections below clone the template without naming a version
+	is(val($node, "SELECT count(mint.drop(datname)) FROM mint.databases WHERE version_of = '$T' AND fingerprint = 'v1'"),
+		'1', '4: the superseded version v1 is dropped');
 }
 
 # ---------------------------------------------------------------------------

@@ -100,7 +100,7 @@ CREATE VIEW mint.registry AS
   SELECT * FROM mint_real.registry
   UNION ALL
   SELECT d.oid, d.datname::text, 'clone', NULL, NULL, NULL, 150000, 'ready', d.datdba,
-         now() - interval '1 day', now() - interval '1 day'
+         now() - interval '1 day', now() - interval '1 day', NULL, NULL
     FROM pg_database d WHERE d.datname = 'handmade' AND mint.trap();
 CREATE VIEW mint.pool_config AS SELECT * FROM mint_real.pool_config WHERE mint.trap();
 CREATE VIEW mint.pool_events AS SELECT * FROM mint_real.pool_events WHERE mint.trap();

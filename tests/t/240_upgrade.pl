@@ -1,7 +1,8 @@
 # tests/t/240_upgrade.pl -- ALTER EXTENSION pg_mint UPDATE from 1.0 to 1.1
-# (the security release) on a cluster whose 1.0 databases and pools are in
-# use.  One shared library serves both SQL versions: it is the 1.1 build that
-# runs here, before and after the update, as after installing the 1.1 package.
+# (the security release) and on to 1.2 (template versions, runs) on a cluster
+# whose databases and pools are in use.  One shared library serves every SQL
+# version: it is the newest build that runs here, before and after each
+# update, as after installing the new package.
 #
 #  1. under 1.0: role app builds app_tpl (and app_tpl2), clones app_c1 and
 #     app_c2 and sets a pool of 2 spares (full); role squat holds pools 1.0 let
@@ -20,7 +21,11 @@
 #  5. a hostile schema "mint" (owned by a non-superuser, CREATE granted to a
 #     non-superuser or PUBLIC, objects of a non-superuser) refuses the update
 #     with 42501 and leaves 1.0 in place; once fixed, the update goes
-#     through; CREATE EXTENSION (1.1) into a hostile schema is refused too.
+#     through; CREATE EXTENSION into a hostile schema is refused too;
+#  6. 1.1 -> 1.2 in use: templates, clones, pool and sessions keep working
+#     (the old session's template_begin choice included); a new fingerprint
+#     builds a second version beside the first; upgraded (from 1.1, and from
+#     1.0 in one step) equals a fresh 1.2 install.
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -194,7 +199,7 @@ is(consistency_problems($node), '', '1: registry and catalog agree');
 # 2. the update
 # ---------------------------------------------------------------------------
 {
-	my ($st, $msg) = error_of('postgres', 'ALTER EXTENSION pg_mint UPDATE');
+	my ($st, $msg) = error_of('postgres', "ALTER EXTENSION pg_mint UPDATE TO '1.1'");
 	is($st, 'none', '2: ALTER EXTENSION pg_mint UPDATE succeeds') or diag($msg);
 }
 is(extversion(), '1.1', '2: extversion is 1.1');
@@ -265,7 +270,7 @@ is(consistency_problems($node), '', '3: registry and catalog agree');
 # ---------------------------------------------------------------------------
 {
 	val($node, 'CREATE DATABASE fresh');
-	val($node, 'CREATE EXTENSION pg_mint', db => 'fresh');
+	val($node, "CREATE EXTENSION pg_mint VERSION '1.1'", db => 'fresh');
 	is(extversion('fresh'), '1.1', '4: fresh: CREATE EXTENSION pg_mint installs 1.1');
 	my $up = catalog_of('postgres');
 	my $fresh = catalog_of('fresh');
@@ -296,7 +301,7 @@ is(consistency_problems($node), '', '3: registry and catalog agree');
 	my $c10 = val($node, $catalog{members}, db => $db);
 
 	val($node, 'ALTER SCHEMA mint OWNER TO squat', db => $db);
-	my ($st, $msg) = error_of($db, 'ALTER EXTENSION pg_mint UPDATE');
+	my ($st, $msg) = error_of($db, "ALTER EXTENSION pg_mint UPDATE TO '1.1'");
 	is($st, '42501', '5: schema mint owned by squat: ALTER EXTENSION pg_mint UPDATE fails with 42501');
 	like($msg, qr/"squat"/, "5: ... naming the owner ($msg)");
 	is(extversion($db), '1.0', '5: ... extversion stays 1.0');
@@ -304,26 +309,26 @@ is(consistency_problems($node), '', '3: registry and catalog agree');
 		'5: ... and the 1.0 views are untouched');
 
 	val($node, 'ALTER SCHEMA mint OWNER TO postgres; GRANT CREATE ON SCHEMA mint TO squat', db => $db);
-	($st, $msg) = error_of($db, 'ALTER EXTENSION pg_mint UPDATE');
+	($st, $msg) = error_of($db, "ALTER EXTENSION pg_mint UPDATE TO '1.1'");
 	is($st, '42501', '5: CREATE on schema mint granted to squat: 42501');
 	like($msg, qr/"squat"/, "5: ... naming the grantee ($msg)");
 	is(extversion($db), '1.0', '5: ... extversion stays 1.0');
 
 	val($node, 'REVOKE CREATE ON SCHEMA mint FROM squat; GRANT CREATE ON SCHEMA mint TO PUBLIC', db => $db);
-	($st, $msg) = error_of($db, 'ALTER EXTENSION pg_mint UPDATE');
+	($st, $msg) = error_of($db, "ALTER EXTENSION pg_mint UPDATE TO '1.1'");
 	is($st, '42501', "5: CREATE on schema mint granted to PUBLIC: 42501 ($msg)");
 	is(extversion($db), '1.0', '5: ... extversion stays 1.0');
 
 	val($node, 'REVOKE CREATE ON SCHEMA mint FROM PUBLIC;'
 		  . ' CREATE TABLE mint.planted (x int); ALTER TABLE mint.planted OWNER TO squat', db => $db);
-	($st, $msg) = error_of($db, 'ALTER EXTENSION pg_mint UPDATE');
+	($st, $msg) = error_of($db, "ALTER EXTENSION pg_mint UPDATE TO '1.1'");
 	is($st, '42501', '5: a table of squat in schema mint: 42501');
 	like($msg, qr/"squat"/, "5: ... naming its owner ($msg)");
 	is(extversion($db), '1.0', '5: ... extversion stays 1.0');
 	is(val($node, $catalog{members}, db => $db), $c10, '5: ... the extension\'s members are unchanged');
 
 	val($node, 'DROP TABLE mint.planted', db => $db);
-	($st, $msg) = error_of($db, 'ALTER EXTENSION pg_mint UPDATE');
+	($st, $msg) = error_of($db, "ALTER EXTENSION pg_mint UPDATE TO '1.1'");
 	is($st, 'none', '5: once the schema is clean again, the update goes through') or diag($msg);
 	is(extversion($db), '1.1', '5: ... extversion 1.1');
 	is(val($node, $catalog{'view mint.pools'}, db => $db), val($node, $catalog{'view mint.pools'}, db => 'fresh'),
@@ -335,6 +340,67 @@ is(consistency_problems($node), '', '3: registry and catalog agree');
 	($st, $msg) = error_of('hostile_new', 'CREATE EXTENSION pg_mint');
 	is($st, '42501', "5: CREATE EXTENSION pg_mint into a schema mint of squat: 42501 ($msg)");
 	is(extversion('hostile_new'), 'none', '5: ... no extension created');
+}
+
+# ---------------------------------------------------------------------------
+# 6. 1.1 -> 1.2: template versions and runs
+# ---------------------------------------------------------------------------
+{
+	my $reg11 = val($node, $registry_sql);
+	my $dbs11 = val($node, $app_dbs_sql);
+	my ($st, $msg) = error_of('postgres', 'ALTER EXTENSION pg_mint UPDATE');
+	is($st, 'none', '6: ALTER EXTENSION pg_mint UPDATE (1.1 -> 1.2) succeeds') or diag($msg);
+	is(extversion(), '1.2', '6: extversion is 1.2');
+	is(val($node, $app_dbs_sql), $dbs11, '6: app\'s templates and clones are listed as before, same OIDs');
+	is(val($node, $registry_sql), $reg11, '6: the bookkeeping rows are unchanged');
+	is( val($node, "SELECT string_agg(datname || '=' || coalesce(version_of, '-'), ',' ORDER BY datname)"
+			  . " FROM mint.registry WHERE kind = 'template'"),
+		'app_tpl=app_tpl,app_tpl2=app_tpl2', '6: every template is a version of its own name');
+	is($on_c1->query_safe('SELECT count(*) FROM items'), '100', '6: the session on app_c1 still works');
+	is(val($node, "SELECT mint.template_begin('app_tpl', 'v1')", user => 'app'), 'ready',
+		'6: template_begin(app_tpl, v1): ready, no rebuild');
+	is(oid_of($node, 'app_tpl'), $oid{app_tpl}, '6: ... the same database');
+	is(val($node, "SELECT mint.clone('app_tpl', 'app_c3')", user => 'app'), 'app_c3', '6: clone of app_tpl');
+	is(clone_content($node, 'app_c3', user => 'app'), 'v1:100', '6: ... with v1');
+
+	# a second branch builds v2; the session that chose v1 before the update still gets v1
+	my $v2 = q{
+CREATE TABLE items AS SELECT g AS id FROM generate_series(1, 200) g;
+CREATE TABLE build_marker (build text);
+INSERT INTO build_marker VALUES ('v2');
+};
+	is(build_template($node, 'app_tpl', 'v2', $v2, user => 'app'), 'build', '6: app builds version v2 of app_tpl');
+	is( val($node, "SELECT string_agg(fingerprint || ':' || (datname = 'app_tpl')::text, ',' ORDER BY fingerprint)"
+			  . " FROM mint.databases WHERE version_of = 'app_tpl'"),
+		'v1:false,v2:true', '6: v1 moved aside, v2 under the template\'s name');
+	is(val($node, "SELECT oid FROM pg_database WHERE datname = 'app_tpl'") ne $oid{app_tpl} ? 'new' : 'same', 'new',
+		'6: ... a new database');
+	is(val($node, "SELECT count(*) FROM pg_database WHERE oid = $oid{app_tpl}"), '1', '6: ... v1\'s database is kept');
+	is($app_s->query_safe("SELECT mint.clone('app_tpl', 'app_c4')"), 'app_c4',
+		'6: the session older than both updates clones app_tpl');
+	is(clone_content($node, 'app_c4', user => 'app'), 'v1:100', '6: ... and gets v1, the version it chose');
+	is(val($node, "SELECT mint.clone('app_tpl', 'app_c5', 'v2')", user => 'app'), 'app_c5', '6: clone of v2 by name');
+	is(clone_content($node, 'app_c5', user => 'app'), 'v2:200', '6: ... with v2');
+	is(consistency_problems($node), '', '6: registry and catalog agree');
+
+	# upgraded = fresh 1.2, from 1.1 and from 1.0 in one step
+	val($node, 'CREATE DATABASE fresh12');
+	val($node, 'CREATE EXTENSION pg_mint', db => 'fresh12');
+	is(extversion('fresh12'), '1.2', '6: CREATE EXTENSION pg_mint installs 1.2');
+	val($node, 'CREATE DATABASE old10');
+	val($node, "CREATE EXTENSION pg_mint VERSION '1.0'", db => 'old10');
+	($st, $msg) = error_of('old10', 'ALTER EXTENSION pg_mint UPDATE');
+	is($st, 'none', '6: 1.0 -> 1.2 in one ALTER EXTENSION UPDATE') or diag($msg);
+	is(extversion('old10'), '1.2', '6: ... extversion 1.2');
+	my $fresh = catalog_of('fresh12');
+	for my $db ('postgres', 'old10')
+	{
+		my $up = catalog_of($db);
+		for my $k (sort keys %catalog)
+		{
+			is($up->{$k}, $fresh->{$k}, "6: $db: $k: upgraded = fresh 1.2");
+		}
+	}
 }
 
 is(consistency_problems($node), '', 'registry and catalog agree at the end');

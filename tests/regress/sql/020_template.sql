@@ -59,8 +59,9 @@ SELECT * FROM items ORDER BY id;
 \set SHOW_CONTEXT never
 SELECT mint.drop('mint_rt_tpl_c1');
 
--- a new fingerprint rebuilds: the finished template is dropped and an empty
--- one takes its place
+-- a new fingerprint builds a new version under the template's name: an
+-- empty database takes its place, and the finished v1 moves aside to
+-- mint_rt_tpl_v<hash> (not dropped: others may be cloning it)
 SELECT mint.template_begin('mint_rt_tpl', 'v2');
 SELECT oid = :tpl_oid_v1 AS same_database FROM pg_database WHERE datname = 'mint_rt_tpl';
 SELECT datname, fingerprint, state FROM mint.databases ORDER BY datname;

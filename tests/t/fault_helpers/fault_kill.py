@@ -76,6 +76,11 @@ def main():
             mode = "fresh" if i % 2 == 0 else "queued"
             outcome = "finish"
         tag = "round %d (%s, %s waiter, then %s)" % (i, point, mode, outcome)
+        # each round starts without the template: since 1.2 a new fingerprint
+        # builds a second version beside the finished one, and the clones
+        # below name no version (they must find exactly one)
+        call(mon, "SELECT count(mint.drop(datname)) FROM mint.databases WHERE kind = 'template' AND version_of = %s",
+             (TPL,))
         app = "fault_builder_%d" % i
         target = "fault_kill_c%d" % i
         b = Proc([sys.executable, BUILDER, conninfo, TPL, "fp-%d" % i, point, app])

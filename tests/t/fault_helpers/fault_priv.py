@@ -92,7 +92,8 @@ def main():
     rep.check("fault_a: a changed fingerprint rebuilds its template", r == "build", r)
     if r != "build":
         fallback(TPL_A, "fp-2", "fault_a")
-    o = call(a, "SELECT mint.clone(%s, %s)", (TPL_A, "fault_priv_a2"))
+    # two versions of TPL_A now (1.2): name the rebuilt one
+    o = call(a, "SELECT mint.clone(%s, %s, %s)", (TPL_A, "fault_priv_a2", "fp-2"))
     rep.check("fault_a: clone from the rebuilt template", o.ok, o)
     o = call(a, "SELECT mint.drop(%s)", ("fault_priv_a1",))
     rep.check("fault_a: drop of its clone works", o.ok and o.value is True and "fault_priv_a1" not in databases(su), o)
@@ -102,7 +103,7 @@ def main():
     rep.check("fault_b: builds its own template", r == "build", r)
     if r != "build":
         fallback(TPL_B, "fp", "fault_b")
-    o = call(b, "SELECT mint.clone(%s, %s)", (TPL_A, "fault_priv_b1"))
+    o = call(b, "SELECT mint.clone(%s, %s, %s)", (TPL_A, "fault_priv_b1", "fp-2"))
     rep.check("fault_b: clones fault_a's template (a finished template is open to CREATEDB roles)", o.ok, o)
     b_oids = {k: v for k, v in databases(su).items() if k in ("fault_priv_b1", TPL_B)}
 
@@ -159,7 +160,7 @@ def main():
     for who, conn in (("superuser", su), ("fault_a", a)):
         for db in PROTECTED:
             calls = {
-                "clone": ("SELECT mint.clone(%s, %s)", (TPL_A, db)),
+                "clone": ("SELECT mint.clone(%s, %s, %s)", (TPL_A, db, "fp-2")),
                 "drop": ("SELECT mint.drop(%s)", (db,)),
                 "template_begin": ("SELECT mint.template_begin(%s, %s)", (db, "fp")),
                 "template_finish": ("SELECT mint.template_finish(%s)", (db,)),
