@@ -188,7 +188,10 @@ class Bench:
             pass
         f["started"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         f["driver"] = f"psycopg {psycopg.__version__} ({psycopg.pq.__impl__} wrapper of libpq {psycopg.pq.version()})"
-        f["mode"] = "quick" if self.a.quick else "full"
+        opts = {k: getattr(self.a, k) for k in ("sizes", "rounds", "rounds_big", "suite_workers", "suite_tests",
+                                                 "suite_tests_big", "spares", "spares_big", "no_suite")}
+        f["options"] = opts
+        f["mode"] = "quick" if self.a.quick else "full" if opts == full_defaults(False) else "partial"
         if f["server_version_num"] < 150000:
             sys.exit("bench: the floor rows need PostgreSQL 15 or later (CREATE DATABASE … STRATEGY)")
 
@@ -592,6 +595,12 @@ class Bench:
         os.replace(tmp, self.a.json)
 
 
+def full_defaults(q):
+    return {"sizes": [1, 14] if q else [1, 14, 22, 85, 1024], "rounds": 2 if q else 11,
+            "rounds_big": 2 if q else 3, "suite_workers": 2 if q else 4, "suite_tests": 3 if q else 100,
+            "suite_tests_big": 2 if q else 5, "spares": 2 if q else 8, "spares_big": 2, "no_suite": False}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
@@ -608,11 +617,7 @@ def main():
     ap.add_argument("--no-suite", action="store_true")
     ap.add_argument("--no-extension", action="store_true")
     a = ap.parse_args()
-    q = a.quick
-    defaults = {"sizes": [1, 14] if q else [1, 14, 22, 85, 1024], "rounds": 2 if q else 11,
-                "rounds_big": 2 if q else 3, "suite_workers": 2 if q else 4, "suite_tests": 3 if q else 100,
-                "suite_tests_big": 2 if q else 5, "spares": 2 if q else 8, "spares_big": 2}
-    for k, v in defaults.items():
+    for k, v in full_defaults(a.quick).items():
         if getattr(a, k) is None:
             setattr(a, k, v)
     Bench(a).run()

@@ -79,6 +79,9 @@ def report(cfgs, commit, elapsed):
     w(f"- date: {f0['started']} to {cfgs[-1]['facts'].get('finished', '?')}"
       f" ({f0['mode']} run{f', {elapsed / 60:.0f} min' if elapsed else ''})")
     w(f"- commit measured: {commit}")
+    if f0["mode"] != "full":
+        w(f"- options ({f0['mode']} run, not the full one): "
+          + ", ".join(f"{k}={v}" for k, v in f0.get("options", {}).items()))
     w(f"- server: {f0['server_version']}")
     w(f"- pg_mint: {f0.get('pg_mint', 'not installed')}; client: {f0['driver']}, "
       f"connecting over {f0['connection'].split(':')[0]} (127.0.0.1)")
