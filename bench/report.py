@@ -84,7 +84,7 @@ def report(cfgs, commit, elapsed):
           + ", ".join(f"{k}={v}" for k, v in f0.get("options", {}).items()))
     w(f"- server: {f0['server_version']}")
     w(f"- pg_mint: {f0.get('pg_mint', 'not installed')}; client: {f0['driver']}, "
-      f"connecting over {f0['connection'].split(':')[0]} (127.0.0.1)")
+      f"connecting over TCP to 127.0.0.1")
     w(f"- machine: {f0['cores']} cores{', ' + f0['cpu'] if 'cpu' in f0 else ''}; {f0['machine']}")
     for c in cfgs:
         w(f"- configuration {config_name(c)}: {settings_line(c['facts'])}")
