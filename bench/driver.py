@@ -3,7 +3,7 @@
 
     driver.py --config NAME --json FILE [--sizes 1,14,22,85,1024] [--rounds N]
               [--rounds-big N] [--suite-workers N] [--suite-tests N]
-              [--suite-tests-big N] [--spares N] [--spares-big N]
+              [--suite-tests-peers N] [--suite-tests-big N] [--spares N] [--spares-big N]
               [--no-suite] [--no-extension] [--quick]
 
 Connects over TCP (127.0.0.1, PGPORT, PGUSER from bench/run's cluster) with
@@ -189,7 +189,7 @@ class Bench:
         f["started"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         f["driver"] = f"psycopg {psycopg.__version__} ({psycopg.pq.__impl__} wrapper of libpq {psycopg.pq.version()})"
         opts = {k: getattr(self.a, k) for k in ("sizes", "rounds", "rounds_big", "suite_workers", "suite_tests",
-                                                 "suite_tests_big", "spares", "spares_big", "no_suite")}
+                                                 "suite_tests_peers", "suite_tests_big", "spares", "spares_big", "no_suite")}
         f["options"] = opts
         f["mode"] = "quick" if self.a.quick else "full" if opts == full_defaults(False) else "partial"
         if f["server_version_num"] < 150000:
@@ -572,12 +572,13 @@ class Bench:
             sz["suites"] = []
             if not self.a.no_suite:
                 tests = self.a.suite_tests_big if sz["big"] else self.a.suite_tests
+                peer_tests = self.a.suite_tests_big if sz["big"] else self.a.suite_tests_peers
                 methods = [m for m, _ in SUITE_METHODS
                            if m in ("recipe", "pgtestdb") or (self.ext and (m == "mint" or sz.get("pool_ok")))]
                 self.rng.shuffle(methods)
                 for m in methods:
                     t1 = time.monotonic()
-                    rec = self.suite(sz, m, self.a.suite_workers, tests)
+                    rec = self.suite(sz, m, self.a.suite_workers, tests if m == "pool" else peer_tests)
                     log(f"{sz['label']} suite {m}: {rec['wall_s']:.1f} s wall "
                         f"(+{time.monotonic() - t1 - rec['wall_s']:.1f} s untimed)")
                     sz["suites"].append(rec)
@@ -596,9 +597,9 @@ class Bench:
 
 
 def full_defaults(q):
-    return {"sizes": [1, 14] if q else [1, 14, 22, 85, 1024], "rounds": 2 if q else 11,
+    return {"sizes": [1, 14] if q else [1, 14, 22, 85, 1024], "rounds": 2 if q else 9,
             "rounds_big": 2 if q else 3, "suite_workers": 2 if q else 4, "suite_tests": 3 if q else 100,
-            "suite_tests_big": 2 if q else 5, "spares": 2 if q else 8, "spares_big": 2, "no_suite": False}
+            "suite_tests_peers": 3 if q else 25, "suite_tests_big": 2 if q else 5, "spares": 2 if q else 8, "spares_big": 2, "no_suite": False}
 
 
 def main():
@@ -611,6 +612,7 @@ def main():
     ap.add_argument("--rounds-big", type=int)
     ap.add_argument("--suite-workers", type=int)
     ap.add_argument("--suite-tests", type=int)
+    ap.add_argument("--suite-tests-peers", type=int)
     ap.add_argument("--suite-tests-big", type=int)
     ap.add_argument("--spares", type=int)
     ap.add_argument("--spares-big", type=int)
