@@ -189,7 +189,8 @@ class Bench:
         f["started"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         f["driver"] = f"psycopg {psycopg.__version__} ({psycopg.pq.__impl__} wrapper of libpq {psycopg.pq.version()})"
         opts = {k: getattr(self.a, k) for k in ("sizes", "rounds", "rounds_big", "suite_workers", "suite_tests",
-                                                 "suite_tests_peers", "suite_tests_big", "spares", "spares_big", "no_suite")}
+                                                 "suite_tests_peers", "suite_tests_big", "spares", "spares_big", "no_suite",
+                                                 "suite_deadline")}
         f["options"] = opts
         f["mode"] = "quick" if self.a.quick else "full" if opts == full_defaults(False) else "partial"
         if f["server_version_num"] < 150000:
@@ -446,6 +447,8 @@ class Bench:
             gate.wait()
             try:
                 for _ in range(tests):
+                    if time.monotonic() > stop_at:
+                        break   # the suite's deadline: the record says how many tests ran
                     t0 = time.perf_counter_ns()
                     if method == "recipe":
                         self.recipe(admin, tpl, targets[i])
@@ -471,8 +474,11 @@ class Bench:
                     admin.close()
 
         ths = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
+        stop_at = float("inf")
         for t in ths:
             t.start()
+        if self.a.suite_deadline:
+            stop_at = time.monotonic() + self.a.suite_deadline
         gate.wait()
         t0 = time.perf_counter()
         for t in ths:
@@ -481,6 +487,8 @@ class Bench:
         rec = {"method": method, "workers": workers, "tests_per_worker": tests, "wall_s": round(wall, 3),
                "waits_ms": [round(w, 3) for ws in waits for w in ws], "errors": errs}
         rec["stats"] = stats(rec["waits_ms"])
+        rec["tests_run"] = len(rec["waits_ms"])
+        rec["stopped_at_deadline"] = len(rec["waits_ms"]) < workers * tests and not errs
         if method == "pool":
             st1 = self.pool_state(tpl)
             hits, misses = st1[2] - st0[2], st1[3] - st0[3]
@@ -599,7 +607,8 @@ class Bench:
 def full_defaults(q):
     return {"sizes": [1, 14] if q else [1, 14, 22, 85, 1024], "rounds": 2 if q else 9,
             "rounds_big": 2 if q else 3, "suite_workers": 2 if q else 4, "suite_tests": 3 if q else 100,
-            "suite_tests_peers": 3 if q else 25, "suite_tests_big": 2 if q else 5, "spares": 2 if q else 8, "spares_big": 2, "no_suite": False}
+            "suite_tests_peers": 3 if q else 25, "suite_tests_big": 2 if q else 5, "spares": 2 if q else 8, "spares_big": 2, "no_suite": False,
+            "suite_deadline": 60 if q else 150}
 
 
 def main():
@@ -616,6 +625,8 @@ def main():
     ap.add_argument("--suite-tests-big", type=int)
     ap.add_argument("--spares", type=int)
     ap.add_argument("--spares-big", type=int)
+    ap.add_argument("--suite-deadline", type=float,
+                    help="seconds after which a suite's workers start no new test (0: none)")
     ap.add_argument("--no-suite", action="store_true")
     ap.add_argument("--no-extension", action="store_true")
     a = ap.parse_args()

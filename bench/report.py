@@ -164,12 +164,16 @@ def report(cfgs, commit, elapsed):
                     pool = (f"{su['hits']} / {su['misses']} ({su['hit_rate'] * 100:.0f}%)"
                             if su.get("hit_rate") is not None else "–")
                     refill = fmt(su.get("refill_per_s")) if "refill_per_s" in su else "–"
-                    w(f"| {label} | {size_head(s)} | {su['workers']} × {su['tests_per_worker']} | {su['wall_s']:.1f} | "
+                    wt = f"{su['workers']} × {su['tests_per_worker']}"
+                    if su.get("stopped_at_deadline"):
+                        wt += f" (deadline: {su['tests_run']} ran)"
+                    w(f"| {label} | {size_head(s)} | {wt} | {su['wall_s']:.1f} | "
                       f"{fmt(st.get('p50'))} | {fmt(st.get('p95'))} | {fmt(st.get('max'))} | "
                       f"{over} of {len(su['waits_ms'])} | {pool} | {refill} | {len(su['errors'])} |")
             w("")
             w("Refill throughput = spares the pool finished during the suite (hits + change in ready spares) "
-              "/ suite wall time.")
+              "/ suite wall time. A suite that reaches the run's deadline (`--suite-deadline`) starts no new "
+              "test; its row says how many ran.")
             w("")
 
     # ---- cost growth --------------------------------------------------------------
@@ -220,7 +224,8 @@ def report(cfgs, commit, elapsed):
             worst = max(su["waits_ms"])
             over = sum(1 for x in su["waits_ms"] if x > fl)
             ok = worst <= fl and not su["errors"]
-            w(f"| 2. pool of {su['spares']}: suite of {su['workers']} × {su['tests_per_worker']} never waits longer "
+            ran = f" ({su['tests_run']} ran before the deadline)" if su.get("stopped_at_deadline") else ""
+            w(f"| 2. pool of {su['spares']}: suite of {su['workers']} × {su['tests_per_worker']}{ran} never waits longer "
               f"than the floor | {c['facts']['config']} | {size_head(s)} | max wait {fmt(worst)} ms vs floor p50 "
               f"{fmt(fl)} ms; {over} of {len(su['waits_ms'])} waits over; hit rate "
               f"{(su['hit_rate'] or 0) * 100:.0f}%; refill {fmt(su['refill_per_s'])} spares/s | "
