@@ -92,8 +92,11 @@ SUITE_METHODS = [  # key, label
 ]
 
 
+T0 = time.monotonic()
+
+
 def log(*a):
-    print("bench:", *a, file=sys.stderr, flush=True)
+    print(f"bench: [{time.monotonic() - T0:6.0f} s]", *a, file=sys.stderr, flush=True)
 
 
 def connect(dbname="postgres", user=None, timeout="600s", **kw):
@@ -607,8 +610,8 @@ class Bench:
 def full_defaults(q):
     return {"sizes": [1, 14] if q else [1, 14, 22, 85, 1024], "rounds": 1 if q else 9,
             "rounds_big": 1 if q else 3, "suite_workers": 2 if q else 4, "suite_tests": 2 if q else 100,
-            "suite_tests_peers": 2 if q else 25, "suite_tests_big": 2 if q else 5, "spares": 1 if q else 8,
-            "spares_big": 1 if q else 2, "no_suite": False, "suite_deadline": 20 if q else 150}
+            "suite_tests_peers": 2 if q else 25, "suite_tests_big": 2 if q else 3, "spares": 1 if q else 8,
+            "spares_big": 1 if q else 2, "no_suite": False, "suite_deadline": 20 if q else 120}
 
 
 def main():
