@@ -3,6 +3,7 @@
 results.md, results.json and chart.dat (called by bench/run).
 
     report.py --out DIR [--commit SHA] [--elapsed S] CONFIG.json ...
+    report.py --out DIR --results DIR/results.json     # re-render an earlier run
 
 Ratios are always to the floor (`CREATE DATABASE … TEMPLATE … STRATEGY
 wal_log` on an open connection) of the same configuration and template size.
@@ -95,11 +96,12 @@ def report(cfgs, commit, elapsed):
     w("- rounds: " + ", ".join(f"{size_head(s)}: {s['rounds']} interleaved shuffled rounds"
                                  f"{' after 1 unrecorded' if s.get('warmup_rounds') else ''}" for s in sizes0))
     if any(s.get("suites") for s in sizes0):
-        w("- per-test suite: " + ", ".join(
-            f"{size_head(s)}: {s['suites'][0]['workers']} workers × {s['suites'][0]['tests_per_worker']} tests"
-            for s in sizes0 if s.get("suites"))
-          + f"; warm pool of {', '.join(sorted({str(s['spares']) for s in sizes0}))} spares"
-            " (as the sizes list them)")
+        def counts(s):
+            pool = [f"{su['workers']} × {su['tests_per_worker']}" for su in s["suites"] if su["method"] == "pool"]
+            other = sorted({f"{su['workers']} × {su['tests_per_worker']}" for su in s["suites"] if su["method"] != "pool"})
+            return (f"{size_head(s)}: " + (f"warm pool of {s['spares']} spares {pool[0]}, " if pool else "")
+                    + f"other methods {', '.join(other)}")
+        w("- per-test suite (workers × tests): " + "; ".join(counts(s) for s in sizes0 if s.get("suites")))
     w("")
     w("Times in milliseconds. Ratio = p50 / p50 of the floor (`CREATE DATABASE x TEMPLATE t STRATEGY wal_log` "
       "on an already open connection) of the same configuration and template size. Clients connect over TCP.")
@@ -286,9 +288,16 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--commit", default="unknown")
     ap.add_argument("--elapsed", type=int)
-    ap.add_argument("files", nargs="+")
+    ap.add_argument("--results", help="re-render from an existing results.json instead of the driver's files")
+    ap.add_argument("files", nargs="*")
     a = ap.parse_args()
-    cfgs = [json.load(open(p)) for p in a.files]
+    if a.results:
+        old = json.load(open(a.results))
+        cfgs = old["configs"]
+        a.commit = old.get("commit", a.commit) if a.commit == "unknown" else a.commit
+        a.elapsed = a.elapsed or old.get("elapsed_s")
+    else:
+        cfgs = [json.load(open(p)) for p in a.files]
     os.makedirs(a.out, exist_ok=True)
     md = report(cfgs, a.commit, a.elapsed)
     with open(os.path.join(a.out, "results.md"), "w") as fh:
