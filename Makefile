@@ -6,7 +6,7 @@
 #   make test            everything, from a fresh machine, on a throwaway cluster
 #   make bench-check     benchmark smoke run (bench/run --quick, no numbers checked)
 #   make demo            build a template once and clone it for 4 workers
-#   make bench           benchmarks (bench/run)
+#   make bench           benchmarks (bench/run; BENCH_ARGS="--sizes 14,85 ..." passes options)
 #   make test-matrix     build and test on PostgreSQL 13..18 (tests/matrix)
 
 EXTENSION  = pg_mint
@@ -112,4 +112,4 @@ demo:
 	bash examples/demo/run
 
 bench:
-	bash bench/run
+	bash bench/run $(BENCH_ARGS)

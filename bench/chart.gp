@@ -1,22 +1,32 @@
-# bench/chart.gp -- bar chart of bench/results/chart.dat (called by bench/run)
-#   gnuplot -e "term='png'; datafile='chart.dat'; outfile='chart.png'" chart.gp
-# columns: "label" p50 p95 group (0 = one worker, 1 = 8 workers at once)
+# bench/chart.gp -- p50 vs template size per method, one panel per configuration
+# (called by bench/run):
+#   gnuplot -e "term='png'; datafile='chart.dat'; outfile='chart.png'; panels='defaults,test'" chart.gp
+# chart.dat (bench/report.py): one block per configuration, in the order of
+# panels; columns: size_mb, then the p50 (ms) of each method (NaN = not measured)
 eval sprintf("set terminal %s noenhanced", term)
 set output outfile
-set title "pg_mint benchmark: time until a worker has a fresh database (bars: p50, whiskers: p95; log scale)"
-set ylabel "milliseconds"
-set logscale y
-stats datafile using 3 nooutput
-set yrange [0.1:STATS_max * 3]
-set grid ytics mytics lc rgb "#dddddd"
-set style fill solid 0.85 border -1
-set boxwidth 0.7
-set xtics rotate by 30 right nomirror
-set bmargin 9
-set key top left
-set xrange [-0.7:*]
-plot datafile using 0:($4 == 0 ? $2 : 1/0):xtic(1) with boxes lc rgb "#4a7ebb" title "one worker", \
-     ''       using 0:($4 == 1 ? $2 : 1/0):xtic(1) with boxes lc rgb "#d9822b" title "8 workers at once (wall time until all 8 are done)", \
-     ''       using 0:($4 == 2 ? $2 : 1/0):xtic(1) with boxes lc rgb "#c0392b" title "runs failed (time until the error)", \
-     ''       using 0:2:(0):($3 - $2) with vectors nohead lc rgb "black" notitle, \
-     ''       using 0:3:($2 >= 100 ? sprintf("%.0f", $2) : sprintf("%.3g", $2)) with labels offset 0,0.7 font ",8" notitle
+if (!exists("panels")) panels = "defaults,test"
+n = strlen(panels) - strlen(system(sprintf("printf %%s '%s' | tr -d ,", panels))) + 1
+titles = "'floor CREATE wal_log' 'floor CREATE file_copy' 'mint.clone replacing' 'mint.clone, new connection' 'mint.clone pool hit' 'pgtestdb' 'Django 3.2 _clone_test_db' 'client-side recipe' 'suite: wait p50, warm pool' 'suite: wait p50, mint.clone per test'"
+colors = "#1f4e9c #7fa7e0 #2e9e44 #b8860b #e6b800 #c0392b #8e44ad #555555 #e67e22 #16a085"
+panel(i) = system(sprintf("printf %%s '%s' | cut -d, -f%d", panels, i))
+ptitle(i) = panel(i) eq "defaults" ? "server defaults (fsync=on, synchronous_commit=on)" : \
+            panel(i) eq "test" ? "test settings (fsync=off, synchronous_commit=off)" : panel(i)
+set datafile missing "NaN"
+set logscale xy
+set xlabel "template size (MB, pg_database_size)"
+set ylabel "p50, milliseconds"
+set grid xtics ytics mytics lc rgb "#dddddd"
+set key at screen 0.995, 0.86 right top font ",9" spacing 1.1
+set format y "%g"
+set format x "%g"
+set yrange [0.3:*]
+set multiplot layout 1, n margins 0.06, 0.76, 0.11, 0.88 spacing 0.07 \
+    title "pg_mint benchmark: time until a worker has a fresh database (p50, log-log)"
+do for [i = 1:n] {
+  set title ptitle(i)
+  if (i < n) { unset key } else { set key }
+  plot for [c = 2:11] datafile index (i - 1) using 1:c with linespoints lw 2 lc rgb word(colors, c - 1) pt (c % 7 + 1) \
+       dt 1 + (c >= 10) title word(titles, c - 1)
+}
+unset multiplot

@@ -1,14 +1,24 @@
 #!/usr/bin/python3
-"""bench/driver.py -- the pg_mint benchmark driver (called by bench/run).
+"""bench/driver.py -- measure one server configuration (called by bench/run).
 
-Connects with libpq (psycopg 3 from Debian) to the throwaway cluster named by
-PGHOST/PGPORT/PGUSER, builds the template, runs every contender interleaved
-(each round runs every contender once, in a shuffled order, so machine noise
-hits all of them alike), and writes results.json, results.md and chart.dat
-into --out.  The clock (time.perf_counter_ns) runs around the SQL round trips
-only: preparing a run (opening an idle session, making sure the old target
-exists) and cleaning up after it (dropping what a run created, waiting for
-pg_mint's background drops and pool refills to finish) are not timed.
+    driver.py --config NAME --json FILE [--sizes 1,14,22,85,1024] [--rounds N]
+              [--rounds-big N] [--suite-workers N] [--suite-tests N]
+              [--suite-tests-peers N] [--suite-tests-big N] [--spares N] [--spares-big N]
+              [--no-suite] [--no-extension] [--quick]
+
+Connects over TCP (127.0.0.1, PGPORT, PGUSER from bench/run's cluster) with
+libpq (psycopg 3 from Debian).  For each template size it builds a template
+(and a second one, same schema, that keeps a warm pool), then runs every
+sequential row interleaved: each round runs every row once in a shuffled order,
+so noise from the machine hits all rows alike.  The clock
+(time.perf_counter_ns) runs around what a test worker waits for; preparing a
+run and cleaning up after it (dropping what it created, waiting for pg_mint's
+background drops and pool refills) are not timed.  After the rounds, the
+per-test suite runs once per method, in a shuffled order.  Raw timings go to
+FILE as JSON; bench/report.py turns the files of all configurations into
+results.md, results.json and chart.dat.
+
+Peer rows reproduce the statements each peer sends (see PEERS below).
 """
 import argparse
 import datetime
@@ -16,6 +26,7 @@ import json
 import os
 import platform
 import random
+import secrets
 import sys
 import threading
 import time
@@ -23,22 +34,77 @@ import zlib
 
 import psycopg
 
-TEMPLATE = "bench_tpl"            # the template every contender copies
-POOL_TEMPLATE = "bench_tpl_pool"  # same schema, with a warm pool (contender 7)
-OPEN_TEMPLATE = "bench_tpl_open"  # plain copy that accepts connections (recipe worst case)
-WORKERS = 8
-BURST = 5                  # back-to-back pool hits per round
-SETTLE_DEADLINE = 60.0            # seconds to wait for background work between runs
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_schema import generate, scale_for  # noqa: E402
+
+SETTLE_DEADLINE = 120.0   # seconds to wait for pg_mint's background work between runs
+BIG_MB = 500              # sizes from here on get --rounds-big, --suite-tests-big, --spares-big
+PGTESTDB_ROLE = "pgtdbuser"   # pgtestdb's DefaultRoleUsername
+
+# Where each peer's statements come from (also printed in results.md).
+PEERS = {
+    "pgtestdb": {
+        "source": "github.com/peterldowns/pgtestdb testdb.go (v0.1.1, commit 77928108820c730a30143a53b78a841cda240dca)",
+        "statements": "per test: a new connection (sql.Open, connected by its first Exec), "
+                      "`CREATE DATABASE \"testdb_tpl_<hash>_inst_<random>\" WITH TEMPLATE \"testdb_tpl_<hash>\" OWNER \"pgtdbuser\"` "
+                      "(createInstance), connection closed; in t.Cleanup: a new connection, "
+                      "`DROP DATABASE IF EXISTS \"<instance>\"` (ForceTerminateConnections off by default), closed. "
+                      "Role and template are get-or-created once per program, so not per test.",
+    },
+    "django": {
+        "source": "Django 3.2 django/db/backends/postgresql/creation.py `_clone_test_db` "
+                  "(Debian python3-django 3:3.2.25-0+deb12u7)",
+        "statements": "a new connection to the `postgres` database (`_nodb_cursor`), "
+                      "`CREATE DATABASE \"<clone>\" WITH TEMPLATE \"<test db>\"`, which fails with 42P04 when the "
+                      "clone exists, then `DROP DATABASE \"<clone>\"` and the same CREATE again.",
+    },
+    "recipe": {
+        "source": "the client-side recipe pasted into conftests",
+        "statements": "on the worker's open connection: `pg_advisory_lock(k)`, "
+                      "`pg_terminate_backend(pid)` for sessions on the target, `DROP DATABASE IF EXISTS`, "
+                      "`CREATE DATABASE … TEMPLATE …`, `pg_advisory_unlock(k)`.",
+    },
+}
+
+ROWS = [  # key, label, note
+    ("floor_wal_log", "floor `CREATE DATABASE … TEMPLATE` STRATEGY wal_log",
+     "open connection; the DROP of the copy untimed"),
+    ("floor_file_copy", "floor `CREATE DATABASE … TEMPLATE` STRATEGY file_copy",
+     "open connection; the DROP of the copy untimed"),
+    ("mint", "`mint.clone` replacing a worker's database",
+     "the same open connection every run; pg_mint's background drop of the replaced copy awaited untimed"),
+    ("mint_newconn", "`mint.clone`, first call on a new connection",
+     "connect untimed, then time the call (the replaced copy's drop awaited untimed)"),
+    ("pool", "`mint.clone`, pool hit",
+     "`mint.set_pool(template, N)`; each run waits untimed for a full pool, then times the call"),
+    ("pgtestdb", "pgtestdb (new connection, `CREATE … WITH TEMPLATE … OWNER`)",
+     "timed: connect + CREATE; the DROP in cleanup (new connection) untimed"),
+    ("django", "Django 3.2 `_clone_test_db` (new connection, failed CREATE, DROP, CREATE)",
+     "timed: connect + the three statements"),
+    ("recipe", "client-side recipe (lock, terminate, DROP, CREATE)", "worker's open connection"),
+]
+
+SUITE_METHODS = [  # key, label
+    ("recipe", "client-side recipe per test (floor-style: DROP + CREATE … TEMPLATE)"),
+    ("pgtestdb", "pgtestdb-style per test (new connection, CREATE … OWNER; DROP in cleanup)"),
+    ("mint", "`mint.clone` per test (no pool)"),
+    ("pool", "`mint.clone` per test, warm pool"),
+]
+
+
+T0 = time.monotonic()
 
 
 def log(*a):
-    print("bench:", *a, file=sys.stderr, flush=True)
+    print(f"bench: [{time.monotonic() - T0:6.0f} s]", *a, file=sys.stderr, flush=True)
 
 
-def connect(dbname="postgres", **kw):
-    # a hung statement must not hang the benchmark
-    return psycopg.connect(dbname=dbname, autocommit=True, application_name="pg_mint_bench",
-                           options="-c statement_timeout=120s", **kw)
+def connect(dbname="postgres", user=None, timeout="600s", **kw):
+    # TCP, as a test suite's clients usually connect; a hung statement must not hang the benchmark
+    return psycopg.connect(host="127.0.0.1", port=os.environ["PGPORT"],
+                           user=user or os.environ.get("PGUSER", "postgres"),
+                           dbname=dbname, autocommit=True, application_name="pg_mint_bench",
+                           options=f"-c statement_timeout={timeout}", **kw)
 
 
 def one(conn, sql, params=None):
@@ -50,160 +116,135 @@ def sqlstate_of(e):
     return getattr(getattr(e, "diag", None), "sqlstate", None) or type(e).__name__
 
 
-class Result:
-    """Timings of one contender; a failed run keeps its time and its error."""
+def first_line(e):
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
-    def __init__(self, key, label, group, note=""):
-        self.key, self.label, self.group, self.note = key, label, group, note
-        self.times = []      # ms, every run (failed ones included)
-        self.errors = []     # (run index, sqlstate, message)
-        self.extra = {}
-        self.skipped = None  # reason, when the contender could not run
+
+def pct(values, p):
+    """nearest rank percentile"""
+    t = sorted(values)
+    if not t:
+        return None
+    k = max(1, -(-p * len(t) // 100))
+    return t[int(k) - 1]
+
+
+def stats(values):
+    if not values:
+        return None
+    return {"runs": len(values), "p50": pct(values, 50), "p95": pct(values, 95),
+            "max": max(values), "min": min(values)}
+
+
+class Row:
+    def __init__(self, key, label, note):
+        self.key, self.label, self.note = key, label, note
+        self.times, self.errors, self.extra = [], [], {}
+        self.skipped = None
 
     def add(self, ms, err=None):
         if err is not None:
-            self.errors.append((len(self.times), sqlstate_of(err), str(err).strip().splitlines()[0]))
+            self.errors.append([len(self.times), sqlstate_of(err), first_line(err)])
         self.times.append(ms)
 
-    def stats(self):
-        t = sorted(self.times)
-        if not t:
-            return None
-        n = len(t)
+    def reset(self):
+        self.times, self.errors = [], []
+        for k in self.extra:
+            self.extra[k] = 0
 
-        def pct(p):  # nearest rank
-            k = max(1, -(-p * n // 100))
-            return t[int(k) - 1]
-        return {"runs": n, "failures": len(self.errors), "p50": pct(50),
-                "p95": pct(95), "max": t[-1], "min": t[0]}
+    def dump(self):
+        st = stats(self.times)
+        if st:
+            st["failures"] = len(self.errors)
+        return {"key": self.key, "label": self.label, "note": self.note, "skipped": self.skipped,
+                "times_ms": [round(t, 3) for t in self.times], "errors": self.errors,
+                "extra": self.extra, "stats": st}
 
 
 class Bench:
-    def __init__(self, args):
-        self.args = args
-        self.schema_sql = open(args.schema).read()
+    def __init__(self, a):
+        self.a = a
         self.maint = connect()
+        self.rng = random.Random(12345)
         self.facts = {}
-        self.results = []
         self.notes = []
         self.ext = False
-        self.pool = False
         self.unsettled = False
-        self.rng = random.Random(12345)
+        self.sizes = []
 
     # ---- setup -------------------------------------------------------------
     def server_facts(self):
-        c = self.maint
-        f = self.facts
+        c, f = self.maint, self.facts
+        f["config"] = self.a.config
         f["server_version"] = one(c, "SELECT version()")
         f["server_version_num"] = int(one(c, "SHOW server_version_num"))
-        for s in ("fsync", "synchronous_commit", "full_page_writes", "shared_buffers",
-                  "max_worker_processes", "max_wal_size", "checkpoint_timeout",
-                  "wal_level", "max_connections"):
+        for s in ("fsync", "synchronous_commit", "full_page_writes", "wal_level", "shared_buffers",
+                  "max_wal_size", "checkpoint_timeout", "max_worker_processes", "max_connections"):
             f[s] = one(c, f"SHOW {s}")
-        if f["server_version_num"] >= 150000:
-            self.strategies = ["wal_log", "file_copy"]
-            f["default_strategy"] = "wal_log"
-        else:
-            self.strategies = [None]
-            f["default_strategy"] = "file_copy (only strategy before PostgreSQL 15)"
+        f["connection"] = f"TCP 127.0.0.1:{os.environ['PGPORT']}"
         f["cores"] = os.cpu_count()
         f["machine"] = f"{platform.machine()}, {platform.system()} {platform.release()}"
         try:
             with open("/proc/cpuinfo") as fh:
-                for line in fh:
-                    if line.startswith("model name"):
-                        f["cpu"] = line.split(":", 1)[1].strip()
-                        break
-        except OSError:
+                f["cpu"] = next(l.split(":", 1)[1].strip() for l in fh if l.startswith("model name"))
+        except (OSError, StopIteration):
             pass
-        f["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        f["started"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         f["driver"] = f"psycopg {psycopg.__version__} ({psycopg.pq.__impl__} wrapper of libpq {psycopg.pq.version()})"
-        f["mode"] = "quick" if self.args.quick else "full"
+        opts = {k: getattr(self.a, k) for k in ("sizes", "rounds", "rounds_big", "suite_workers", "suite_tests",
+                                                 "suite_tests_peers", "suite_tests_big", "spares", "spares_big", "no_suite",
+                                                 "suite_deadline")}
+        f["options"] = opts
+        f["mode"] = "quick" if self.a.quick else "full" if opts == full_defaults(False) else "partial"
+        if f["server_version_num"] < 150000:
+            sys.exit("bench: the floor rows need PostgreSQL 15 or later (CREATE DATABASE … STRATEGY)")
 
     def try_extension(self):
-        if self.args.no_extension:
-            self.notes.append("run with --no-extension: contenders 4-7 skipped.")
+        if self.a.no_extension:
+            self.notes.append("run with --no-extension: pg_mint rows skipped.")
             return
         try:
             self.maint.execute("CREATE EXTENSION IF NOT EXISTS pg_mint")
             self.ext = True
-            self.facts["pg_mint"] = one(self.maint,
-                "SELECT extversion FROM pg_extension WHERE extname = 'pg_mint'")
+            self.facts["pg_mint"] = one(self.maint, "SELECT extversion FROM pg_extension WHERE extname = 'pg_mint'")
+            for g in ("pg_mint.strategy", "pg_mint.pool_strategy"):
+                try:
+                    self.facts[g] = one(self.maint, f"SHOW {g}")
+                except psycopg.Error:
+                    pass
         except psycopg.Error as e:
-            self.ext = False
-            self.notes.append(f"pg_mint extension not available ({sqlstate_of(e)}: "
-                              f"{str(e).strip().splitlines()[0]}); contenders 4-7 skipped. "
-                              f"Run `make && make install` first.")
+            self.notes.append(f"pg_mint extension not available ({sqlstate_of(e)}: {first_line(e)}); "
+                              "its rows are skipped. Run `make && make install` first.")
             log("CREATE EXTENSION pg_mint failed:", e)
 
-    def fill(self, dbname):
-        """Run the schema SQL into dbname (one multi-statement round trip)."""
-        with connect(dbname) as c:
-            c.execute(self.schema_sql)
+    def ensure_pgtestdb_role(self):
+        # pgtestdb's ensureUser: CREATE ROLE, then ALTER ROLE … LOGIN PASSWORD … NOSUPERUSER NOCREATEDB NOCREATEROLE
+        if not one(self.maint, "SELECT count(*) FROM pg_roles WHERE rolname = %s", (PGTESTDB_ROLE,)):
+            self.maint.execute(f'CREATE ROLE "{PGTESTDB_ROLE}"')
+            self.maint.execute(f"ALTER ROLE \"{PGTESTDB_ROLE}\" WITH LOGIN PASSWORD 'pgtdbpass' "
+                               "NOSUPERUSER NOCREATEDB NOCREATEROLE")
 
-    def build_template(self, name):
-        """Build a template: through pg_mint when available, else by hand."""
+    def build_template(self, name, sql, via_mint):
         t0 = time.perf_counter()
-        if self.ext:
-            # template_begin holds a session-level build lock on this connection
-            with connect() as c:
-                state = one(c, "SELECT mint.template_begin(%s, %s)", (name, "bench-v1"))
+        if via_mint:
+            with connect(timeout="0") as c:
+                state = one(c, "SELECT mint.template_begin(%s, %s)", (name, "bench12"))
                 if state == "build":
                     try:
-                        self.fill(name)
+                        with connect(name, timeout="0") as f:
+                            f.execute(sql)
                     except Exception:
                         c.execute("SELECT mint.template_abort(%s)", (name,))
                         raise
                     c.execute("SELECT mint.template_finish(%s)", (name,))
         else:
             self.maint.execute(f'CREATE DATABASE "{name}"')
-            self.fill(name)
+            with connect(name, timeout="0") as f:
+                f.execute(sql)
             self.maint.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
         return (time.perf_counter() - t0) * 1000
 
-    def setup(self):
-        self.server_facts()
-        self.try_extension()
-        try:
-            ms = self.build_template(TEMPLATE)
-        except psycopg.Error as e:
-            if not self.ext:
-                raise
-            # pg_mint cannot build templates yet: fall back so 1-3 still run
-            log("template build through pg_mint failed:", e)
-            self.notes.append(f"building the template through pg_mint failed ({sqlstate_of(e)}: "
-                              f"{str(e).strip().splitlines()[0]}); built it by hand, contenders 4-7 skipped.")
-            self.ext = False
-            self.maint.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
-            ms = self.build_template(TEMPLATE)
-        self.facts["template_build_ms"] = round(ms, 1)
-        self.facts["template_size"] = one(self.maint,
-            "SELECT pg_size_pretty(pg_database_size(%s))", (TEMPLATE,))
-        self.facts["template_bytes"] = one(self.maint, "SELECT pg_database_size(%s)", (TEMPLATE,))
-        self.maint.execute(f'CREATE DATABASE "{OPEN_TEMPLATE}" TEMPLATE "{TEMPLATE}"')
-        with connect(OPEN_TEMPLATE) as c:
-            self.facts["template_tables"] = one(c,
-                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relkind = 'r' AND n.nspname IN ('acct','shop','crm','ops')")
-            self.facts["template_indexes"] = one(c,
-                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relkind = 'i' AND n.nspname IN ('acct','shop','crm','ops')")
-            self.facts["template_fks"] = one(c,
-                "SELECT count(*) FROM pg_constraint WHERE contype = 'f'")
-            self.facts["template_user_data"] = one(c,
-                "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relkind IN ('r','m') AND n.nspname NOT IN ('pg_catalog','information_schema')")
-        # driver overhead: one trivial round trip
-        r = Result("rtt", "round trip `SELECT 1` (driver overhead)", "info")
-        for _ in range(200):
-            t0 = time.perf_counter_ns()
-            self.maint.execute("SELECT 1").fetchone()
-            r.add((time.perf_counter_ns() - t0) / 1e6)
-        self.rtt = r
-
-    # ---- helpers -----------------------------------------------------------
+    # ---- helpers -------------------------------------------------------------
     def exists(self, name):
         return one(self.maint, "SELECT count(*) FROM pg_database WHERE datname = %s", (name,)) > 0
 
@@ -212,32 +253,42 @@ class Bench:
 
     def settle(self):
         """Wait (untimed) until pg_mint's background work is over: no database
-        being dropped or built, every pool full.  Poll with a deadline."""
+        being built or dropped, every pool full."""
         if not self.ext:
             return
-        # once background work failed to settle, stop waiting long for it
-        deadline = time.monotonic() + (2.0 if self.unsettled else SETTLE_DEADLINE)
+        deadline = time.monotonic() + (5.0 if self.unsettled else SETTLE_DEADLINE)
         while True:
             busy = one(self.maint,
-                "SELECT (SELECT count(*) FROM mint.registry WHERE state <> 'ready')"
-                " + (SELECT coalesce(sum(greatest(target_size - ready, 0)), 0) FROM mint.pools)")
+                       "SELECT (SELECT count(*) FROM mint.registry WHERE state <> 'ready')"
+                       " + (SELECT coalesce(sum(greatest(target_size - ready, 0)), 0) FROM mint.pools)")
             if not busy:
                 return
             if time.monotonic() > deadline:
                 if not self.unsettled:
-                    rows = self.maint.execute(
-                        "SELECT datname, kind, state FROM mint.registry WHERE state <> 'ready'").fetchall()
-                    self.notes.append("pg_mint background work did not settle within "
-                                      f"{SETTLE_DEADLINE:.0f} s between two runs (registry rows not ready: "
-                                      f"{rows}); later runs may overlap it.")
+                    self.notes.append(f"pg_mint's background work did not settle within {SETTLE_DEADLINE:.0f} s "
+                                      "between two runs; later runs may overlap it.")
                 self.unsettled = True
-                log("settle: deadline passed with", busy, "busy entries")
                 return
             time.sleep(0.005)
 
+    def pool_state(self, tpl):
+        row = self.maint.execute("SELECT ready, target_size, hits, misses FROM mint.pools WHERE template = %s",
+                                 (tpl,)).fetchone()
+        return row or (0, 0, 0, 0)
+
+    def wait_pool_full(self, tpl, deadline=SETTLE_DEADLINE):
+        end = time.monotonic() + deadline
+        while True:
+            ready, target, _, _ = self.pool_state(tpl)
+            if ready >= target:
+                return True
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.005)
+
     @staticmethod
-    def recipe(conn, template, target, key):
-        """The client-side recipe people paste into conftests."""
+    def recipe(conn, template, target):
+        key = zlib.crc32(target.encode())
         conn.execute("SELECT pg_advisory_lock(%s)", (key,))
         try:
             conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -248,10 +299,28 @@ class Bench:
             conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     @staticmethod
-    def key_of(name):
-        return zlib.crc32(name.encode())
+    def pgtestdb_create(template):
+        """pgtestdb's create(): new connection, createInstance's CREATE; returns the instance name."""
+        inst = f"{template}_inst_{secrets.token_hex(4)}"
+        with connect() as base:
+            base.execute(f'CREATE DATABASE "{inst}" WITH TEMPLATE "{template}" OWNER "{PGTESTDB_ROLE}"')
+        return inst
 
-    def timed(self, res, fn):
+    @staticmethod
+    def pgtestdb_cleanup(inst):
+        with connect() as base:
+            base.execute(f'DROP DATABASE IF EXISTS "{inst}"')
+
+    @staticmethod
+    def django_clone(template, target):
+        with connect() as cur:
+            try:
+                cur.execute(f'CREATE DATABASE "{target}" WITH TEMPLATE "{template}"')
+            except psycopg.errors.DuplicateDatabase:
+                cur.execute(f'DROP DATABASE "{target}"')
+                cur.execute(f'CREATE DATABASE "{target}" WITH TEMPLATE "{template}"')
+
+    def timed(self, row, fn):
         t0 = time.perf_counter_ns()
         err = None
         try:
@@ -259,564 +328,315 @@ class Bench:
         except psycopg.Error as e:
             err = e
         ms = (time.perf_counter_ns() - t0) / 1e6
-        res.add(ms, err)
+        row.add(ms, err)
         if err is not None:
-            log(f"{res.key}: run failed after {ms:.0f} ms: {sqlstate_of(err)} {str(err).strip().splitlines()[0]}")
+            log(f"{row.key}: run failed after {ms:.0f} ms: {sqlstate_of(err)} {first_line(err)}")
         return err
 
-    # ---- sequential contenders (one worker) ---------------------------------
-    def contenders(self):
-        """Return [(Result, runs_wanted, run_once)]; run_once does one run."""
-        out = []
-        dflt = self.strategies[0]
+    # ---- sequential rows ------------------------------------------------------
+    def rows_for(self, sz):
+        tpl, ptpl = sz["template"], sz["pool_template"]
+        p = sz["prefix"]
+        runs = {}
 
-        r = Result("migrate", "1 migrate per worker (CREATE DATABASE + schema SQL)", "seq",
-                   "empty database from template1, connect, run the schema SQL in one round trip; old copy dropped untimed")
-
-        def migrate(r=r):
-            self.drop("bench_migrate")
-            def go():
-                self.maint.execute('CREATE DATABASE "bench_migrate"')
-                self.fill("bench_migrate")
-            self.timed(r, go)
-        out.append((r, None, migrate))
-
-        r = Result("recipe", "2 client-side recipe (lock, terminate, DROP, CREATE)", "seq")
-
-        def recipe(r=r):
-            if not self.exists("bench_recipe"):
-                self.maint.execute(f'CREATE DATABASE "bench_recipe" TEMPLATE "{TEMPLATE}"')
-            self.timed(r, lambda: self.recipe(self.maint, TEMPLATE, "bench_recipe", self.key_of("bench_recipe")))
-        out.append((r, None, recipe))
-
-        for s in self.strategies:
-            name = f"3 floor `CREATE DATABASE ... TEMPLATE`" + (f" STRATEGY {s}" if s else "")
-            if s == dflt:
-                name += " (default)"
-            r = Result(f"floor_{s or 'default'}", name, "seq")
-            clause = f" STRATEGY {s}" if s else ""
-
-            def floor(r=r, clause=clause):
-                self.drop("bench_floor")
+        def floor(strategy):
+            def run(r):
+                self.drop(f"{p}_floor")
                 self.timed(r, lambda: self.maint.execute(
-                    f'CREATE DATABASE "bench_floor" TEMPLATE "{TEMPLATE}"{clause}'))
-                self.drop("bench_floor")
-            out.append((r, None, floor))
+                    f'CREATE DATABASE "{p}_floor" TEMPLATE "{tpl}" STRATEGY {strategy}'))
+                self.drop(f"{p}_floor")
+            return run
+        runs["floor_wal_log"] = floor("wal_log")
+        runs["floor_file_copy"] = floor("file_copy")
 
-        r = Result("recipe_idle_target", "5 recipe, one idle session on the target", "seq")
+        def recipe(r):
+            if not self.exists(f"{p}_recipe"):
+                self.maint.execute(f'CREATE DATABASE "{p}_recipe" TEMPLATE "{tpl}"')
+            self.timed(r, lambda: self.recipe(self.maint, tpl, f"{p}_recipe"))
+        runs["recipe"] = recipe
 
-        def recipe_idle_target(r=r):
-            if not self.exists("bench_recipe_it"):
-                self.maint.execute(f'CREATE DATABASE "bench_recipe_it" TEMPLATE "{TEMPLATE}"')
-            idle = connect("bench_recipe_it")
-            try:
-                self.timed(r, lambda: self.recipe(self.maint, TEMPLATE, "bench_recipe_it",
-                                                  self.key_of("bench_recipe_it")))
-            finally:
-                idle.close()
-        out.append((r, None, recipe_idle_target))
+        def pgtestdb(r):
+            made = []
+            self.timed(r, lambda: made.append(self.pgtestdb_create(tpl)))
+            for inst in made:
+                self.pgtestdb_cleanup(inst)
+        runs["pgtestdb"] = pgtestdb
 
-        r = Result("recipe_idle_template", "5 recipe, one idle session on the template", "seq",
-                   "template accepts connections here (plain copy); expected: 5 s then ERROR 55006")
-
-        def recipe_idle_template(r=r):
-            idle = connect(OPEN_TEMPLATE)
-            try:
-                self.timed(r, lambda: self.recipe(self.maint, OPEN_TEMPLATE, "bench_recipe_tt",
-                                                  self.key_of("bench_recipe_tt")))
-            finally:
-                idle.close()
-            if not self.exists("bench_recipe_tt"):
-                r.extra["target_gone_after_failure"] = r.extra.get("target_gone_after_failure", 0) + 1
-        out.append((r, self.args.template_idle_runs, recipe_idle_template))
-
-        if not self.ext:
-            for key, label in (("mint", "4 `mint.clone` replacing a worker db"),
-                               ("mint_idle_target", "5 `mint.clone`, one idle session on the target"),
-                               ("pool", "7 `mint.clone` from a warm pool")):
-                r = Result(key, label, "seq")
-                r.skipped = "pg_mint extension not used" if self.args.no_extension else "pg_mint extension not available"
-                self.results.append(r)
-            return out
-
-        r = Result("mint", "4 `mint.clone` replacing a worker db", "seq",
-                   "background drop of the old copy awaited untimed after each run")
-
-        def mint(r=r):
-            self.timed(r, lambda: self.maint.execute(
-                "SELECT mint.clone(%s, %s)", (TEMPLATE, "bench_mint")).fetchone())
-            self.settle()
-        out.append((r, None, mint))
-
-        r = Result("mint_idle_target", "5 `mint.clone`, one idle session on the target", "seq")
-        r.extra["idle_session_survived"] = 0
-
-        def mint_idle(r=r):
-            idle = connect("bench_mint_it")
-            try:
-                self.timed(r, lambda: self.maint.execute(
-                    "SELECT mint.clone(%s, %s)", (TEMPLATE, "bench_mint_it")).fetchone())
-                # the idle session sat on the old copy: it must be gone (untimed check)
-                try:
-                    idle.execute("SELECT 1").fetchone()
-                    if one(idle, "SELECT current_database()") == "bench_mint_it":
-                        r.extra["idle_session_survived"] += 1
-                except psycopg.Error:
-                    pass
-            finally:
-                idle.close()
-            self.settle()
-        out.append((r, None, mint_idle))
-
-        r = Result("pool", "7 `mint.clone` from a warm pool", "seq")
-        if self.pool_setup(r):
-            r.extra.update(hits=0, misses=0)
-
-            def pool(r=r):
-                self.wait_pool_full()
-                # isolated means isolated: the refiller has exited (it lingers ~2 s)
-                if not self.wait_refiller_gone():
-                    r.extra["refiller_still_running"] = r.extra.get("refiller_still_running", 0) + 1
-                h0, m0 = self.pool_counters()
-                self.timed(r, lambda: self.maint.execute(
-                    "SELECT mint.clone(%s, %s)", (POOL_TEMPLATE, "bench_pooled")).fetchone())
-                h1, m1 = self.pool_counters()
-                r.extra["hits"] += h1 - h0
-                r.extra["misses"] += m1 - m0
-                self.settle()
-            out.append((r, None, pool))
-
-            # what this machine charges any query in the isolated hit's place:
-            # the same untimed waits (pool full, refiller gone), then a trivial
-            # catalog query instead of the hit
-            ri = Result("pool_idle_ref", "7 (reference) a catalog query where the isolated hit runs", "seq",
-                        "same untimed waits as the isolated hit, then `SELECT count(*) FROM pg_class` "
-                        "instead of `mint.clone`: what the idle machine costs any query in that place")
-
-            def pool_idle_ref(r=ri):
-                self.wait_pool_full()
-                self.wait_refiller_gone()
-                self.pool_counters()
-                self.timed(r, lambda: self.maint.execute(
-                    "SELECT count(*) FROM pg_catalog.pg_class").fetchone())
-            out.append((ri, None, pool_idle_ref))
-
-            # the scene the pool is for: a fresh database per test, one clone
-            # right after another while the refiller is still around
-            rb = Result("pool_b2b", "7 `mint.clone` from a warm pool, back to back (a fresh database per test)", "seq",
-                        f"{BURST} hits in a row per round, each once the pool is full again; "
-                        "the refiller lingers between them, so no hit starts a worker")
-            rb.extra.update(hits=0, misses=0)
-
-            def pool_b2b(r=rb):
-                for _ in range(BURST):
-                    self.wait_pool_full()
-                    h0, m0 = self.pool_counters()
-                    self.timed(r, lambda: self.maint.execute(
-                        "SELECT mint.clone(%s, %s)", (POOL_TEMPLATE, "bench_pooled_b2b")).fetchone())
-                    h1, m1 = self.pool_counters()
-                    r.extra["hits"] += h1 - h0
-                    r.extra["misses"] += m1 - m0
-                self.settle()
-            out.append((rb, None, pool_b2b))
-        else:
-            self.results.append(r)
-        return out
-
-    # ---- warm pool ---------------------------------------------------------
-    def pool_setup(self, r):
-        try:
-            self.build_template(POOL_TEMPLATE)
-            self.maint.execute("SELECT mint.set_pool(%s, %s)", (POOL_TEMPLATE, self.args.spares))
-        except psycopg.Error as e:
-            r.skipped = (f"warm pool not available: {sqlstate_of(e)} "
-                         f"{str(e).strip().splitlines()[0]}")
-            log("pool:", r.skipped)
-            return False
-        self.pool = True
-        r.note = (f"pool of {self.args.spares} spares; each run waits (untimed) for a full pool "
-                  "and for the refiller to exit, then takes one")
-        # first fill: the pool must produce spares at all
-        if not self.wait_pool_full(deadline=120):
-            r.skipped = "warm pool never filled (mint.pools.ready stayed below target_size for 120 s)"
-            self.maint.execute("SELECT mint.set_pool(%s, 0)", (POOL_TEMPLATE,))
-            self.pool = False
-            return False
-        return True
-
-    def pool_counters(self):
-        row = self.maint.execute("SELECT hits, misses FROM mint.pools WHERE template = %s",
-                                 (POOL_TEMPLATE,)).fetchone()
-        return (row[0], row[1]) if row else (0, 0)
-
-    def wait_refiller_gone(self, deadline=SETTLE_DEADLINE):
-        """Poll until no pool worker of pg_mint runs (they exit ~2 s after their last work)."""
-        end = time.monotonic() + deadline
-        while one(self.maint, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_mint pool'"):
-            if time.monotonic() > end:
-                return False
-            time.sleep(0.02)
-        return True
-
-    def wait_pool_full(self, deadline=SETTLE_DEADLINE):
-        end = time.monotonic() + deadline
-        while True:
-            row = self.maint.execute("SELECT ready, target_size FROM mint.pools WHERE template = %s",
-                                     (POOL_TEMPLATE,)).fetchone()
-            if row and row[0] >= row[1]:
-                return True
-            if time.monotonic() > end:
-                return False
-            time.sleep(0.005)
-
-    # ---- 8 workers at once ------------------------------------------------
-    def parallel(self, res, fns, setup_sql=None):
-        """Run fns concurrently (one thread and one connection each, opened
-        beforehand); time from the common start until the last one is done."""
-        n = len(fns)
-        conns = [connect() for _ in range(n)]
-        if setup_sql:
-            for c in conns:
-                c.execute(setup_sql)
-        start = threading.Barrier(n + 1)
-        errs = [None] * n
-
-        def work(i):
-            start.wait()
-            try:
-                fns[i](conns[i])
-            except psycopg.Error as e:
-                errs[i] = e
-        ths = [threading.Thread(target=work, args=(i,)) for i in range(n)]
-        for t in ths:
-            t.start()
-        start.wait()
-        t0 = time.perf_counter_ns()
-        for t in ths:
-            t.join()
-        ms = (time.perf_counter_ns() - t0) / 1e6
-        for c in conns:
-            c.close()
-        first = next((e for e in errs if e is not None), None)
-        res.add(ms, first)
-        if first is not None:
-            log(f"{res.key}: {sum(e is not None for e in errs)} of {n} workers failed: {first}")
-
-    def parallel_contenders(self):
-        out = []
-        n = WORKERS
-        dflt = self.strategies[0]
-        names = lambda p: [f"{p}{i}" for i in range(1, n + 1)]
-
-        for s in self.strategies:
-            label = f"6 {n} at once: floor" + (f" STRATEGY {s}" if s else "") + (" (default)" if s == dflt else "")
-            r = Result(f"par_floor_{s or 'default'}", label, "par")
-            clause = f" STRATEGY {s}" if s else ""
-
-            def pfloor(r=r, clause=clause):
-                tg = names("bench_pf")
-                for t in tg:
-                    self.drop(t)
-                self.parallel(r, [lambda c, t=t: c.execute(
-                    f'CREATE DATABASE "{t}" TEMPLATE "{TEMPLATE}"{clause}') for t in tg])
-                for t in tg:
-                    self.drop(t)
-            out.append((r, None, pfloor))
-
-        r = Result("par_migrate", f"6 {n} at once: migrate", "par")
-
-        def pmigrate(r=r):
-            tg = names("bench_pm")
-            for t in tg:
-                self.drop(t)
-
-            def go(c, t):
-                c.execute(f'CREATE DATABASE "{t}"')
-                with connect(t) as c2:
-                    c2.execute(self.schema_sql)
-            self.parallel(r, [lambda c, t=t: go(c, t) for t in tg])
-            for t in tg:
-                self.drop(t)
-        out.append((r, self.args.par_migrate_runs, pmigrate))
-
-        r = Result("par_recipe", f"6 {n} at once: client-side recipe", "par",
-                   "one advisory lock key per worker (workers do not serialize each other)")
-
-        def precipe(r=r):
-            tg = names("bench_pr")
-            for t in tg:
-                if not self.exists(t):
-                    self.maint.execute(f'CREATE DATABASE "{t}" TEMPLATE "{TEMPLATE}"')
-            self.parallel(r, [lambda c, t=t: self.recipe(c, TEMPLATE, t, self.key_of(t)) for t in tg])
-        out.append((r, None, precipe))
+        def django(r):
+            if not self.exists(f"{p}_django"):  # Django replaces a clone left by the last run
+                self.maint.execute(f'CREATE DATABASE "{p}_django" TEMPLATE "{tpl}"')
+            self.timed(r, lambda: self.django_clone(tpl, f"{p}_django"))
+        runs["django"] = django
 
         if self.ext:
-            r = Result("par_mint", f"6 {n} at once: `mint.clone` replacing worker dbs", "par")
-
-            def pmint(r=r):
-                tg = names("bench_pmint")
-                self.parallel(r, [lambda c, t=t: c.execute(
-                    "SELECT mint.clone(%s, %s)", (TEMPLATE, t)).fetchone() for t in tg])
+            def mint(r):
+                self.timed(r, lambda: self.maint.execute("SELECT mint.clone(%s, %s)", (tpl, f"{p}_w0")).fetchone())
                 self.settle()
-            out.append((r, None, pmint))
-            if "file_copy" in self.strategies and "wal_log" in self.strategies:
-                r = Result("par_mint_fc", f"6 {n} at once: `mint.clone`, `pg_mint.strategy = file_copy`", "par")
+            runs["mint"] = mint
 
-                def pmint_fc(r=r):
-                    tg = names("bench_pmint")
-                    self.parallel(r, [lambda c, t=t: c.execute(
-                        "SELECT mint.clone(%s, %s)", (TEMPLATE, t)).fetchone() for t in tg],
-                        setup_sql="SET pg_mint.strategy = file_copy")
+            def mint_newconn(r):
+                with connect() as c:
+                    self.timed(r, lambda: c.execute("SELECT mint.clone(%s, %s)", (tpl, f"{p}_w1")).fetchone())
+                self.settle()
+            runs["mint_newconn"] = mint_newconn
+
+            if sz.get("pool_ok"):
+                def pool(r):
+                    if not self.wait_pool_full(ptpl):
+                        r.extra["pool_not_full"] = r.extra.get("pool_not_full", 0) + 1
+                    _, _, h0, m0 = self.pool_state(ptpl)
+                    self.timed(r, lambda: self.maint.execute("SELECT mint.clone(%s, %s)",
+                                                             (ptpl, f"{p}_pw0")).fetchone())
+                    _, _, h1, m1 = self.pool_state(ptpl)
+                    r.extra["hits"] = r.extra.get("hits", 0) + h1 - h0
+                    r.extra["misses"] = r.extra.get("misses", 0) + m1 - m0
                     self.settle()
-                out.append((r, None, pmint_fc))
-        else:
-            r = Result("par_mint", f"6 {n} at once: `mint.clone` replacing worker dbs", "par")
-            r.skipped = "pg_mint extension not used" if self.args.no_extension else "pg_mint extension not available"
-            self.results.append(r)
-        return out
+                runs["pool"] = pool
 
-    # ---- the run -------------------------------------------------------------
-    def warm_up(self):
-        """Create the worker databases the 'replace' contenders start from."""
-        for t in ["bench_recipe", "bench_recipe_it"] + [f"bench_pr{i}" for i in range(1, WORKERS + 1)]:
-            if not self.exists(t):
-                self.maint.execute(f'CREATE DATABASE "{t}" TEMPLATE "{TEMPLATE}"')
-        if self.ext:
-            for t in ["bench_mint", "bench_mint_it"] + [f"bench_pmint{i}" for i in range(1, WORKERS + 1)]:
-                self.maint.execute("SELECT mint.clone(%s, %s)", (TEMPLATE, t))
-            self.settle()
+        rows = []
+        for key, label, note in ROWS:
+            r = Row(key, label, note)
+            if key in runs:
+                rows.append((r, runs[key]))
+            else:
+                r.skipped = (sz.get("pool_skip") if key == "pool" and self.ext else
+                             "pg_mint not used" if self.a.no_extension else "pg_mint extension not available")
+                rows.append((r, None))
+        if "pool" in runs:
+            rows[[k for k, _, _ in ROWS].index("pool")][0].note += f" (N = {sz['spares']})"
+        return rows
 
-    def interleave(self, cons, rounds, phase, warmup=False):
+    def interleave(self, rows, rounds, what):
+        todo = [(r, fn) for r, fn in rows if fn is not None]
         for k in range(rounds):
-            # contenders with a run limit (the 5 s failure) sit out the warm-up
-            todo = [(r, fn) for (r, lim, fn) in cons
-                    if (lim is None if warmup else (lim is None or k < lim))
-                    and (not self.args.only or r.key in self.args.only)]
             self.rng.shuffle(todo)
             for r, fn in todo:
                 try:
-                    fn()
+                    fn(r)
                 except psycopg.Error as e:
-                    # a failure outside the timed section (setup/cleanup): note it, go on
-                    msg = f"{r.key}: untimed step failed in round {k + 1}: {sqlstate_of(e)} {str(e).strip().splitlines()[0]}"
+                    msg = f"{r.key}: untimed step failed in {what} round {k + 1}: {sqlstate_of(e)} {first_line(e)}"
                     log(msg)
                     self.notes.append(msg)
-            log(f"{phase} round {k + 1}/{rounds} done")
+            log(f"{what} round {k + 1}/{rounds} done")
+
+    # ---- the per-test suite ----------------------------------------------------
+    def suite(self, sz, method, workers, tests):
+        """workers threads x tests tests; each test takes a fresh database with
+        the method, connects to it, does a few statements and 50 ms of client
+        work, then releases it.  Returns the record for results.json."""
+        tpl = sz["pool_template"] if method == "pool" else sz["template"]
+        p = sz["prefix"]
+        targets = [f"{p}_s{method[:2]}{i}" for i in range(workers)]
+        # untimed preparation: the workers' previous databases exist, pg_mint is idle, the pool is full
+        if method == "recipe":
+            for t in targets:
+                if not self.exists(t):
+                    self.maint.execute(f'CREATE DATABASE "{t}" TEMPLATE "{tpl}"')
+        elif method in ("mint", "pool"):
+            for t in targets:
+                self.maint.execute("SELECT mint.clone(%s, %s)", (tpl, t))
+            self.settle()
+        if method == "pool":
+            self.wait_pool_full(tpl)
+        self.maint.execute("CHECKPOINT")
+        st0 = self.pool_state(tpl) if method == "pool" else None
+
+        waits = [[] for _ in range(workers)]
+        errs = []
+        gate = threading.Barrier(workers + 1)
+
+        def work(i):
+            admin = connect() if method != "pgtestdb" else None
+            gate.wait()
+            try:
+                for _ in range(tests):
+                    if time.monotonic() > stop_at:
+                        break   # the suite's deadline: the record says how many tests ran
+                    t0 = time.perf_counter_ns()
+                    if method == "recipe":
+                        self.recipe(admin, tpl, targets[i])
+                        db, user = targets[i], None
+                    elif method == "pgtestdb":
+                        db, user = self.pgtestdb_create(tpl), PGTESTDB_ROLE
+                    else:
+                        admin.execute("SELECT mint.clone(%s, %s)", (tpl, targets[i])).fetchone()
+                        db, user = targets[i], None
+                    waits[i].append((time.perf_counter_ns() - t0) / 1e6)
+                    with connect(db, user=user) as c:   # the test
+                        for k in range(3):
+                            c.execute("INSERT INTO public.bench_work (worker, note) VALUES (%s, %s)", (i, f"t{k}"))
+                        c.execute("SELECT count(*) FROM public.bench_work").fetchone()
+                        c.execute("SELECT count(*) FROM pg_class").fetchone()
+                        time.sleep(0.05)                # the rest of the test's work (client side)
+                    if method == "pgtestdb":
+                        self.pgtestdb_cleanup(db)
+            except Exception as e:  # noqa: BLE001 -- reported, the others carry on
+                errs.append(f"worker {i}: {sqlstate_of(e)} {first_line(e)}")
+            finally:
+                if admin is not None:
+                    admin.close()
+
+        ths = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
+        stop_at = float("inf")
+        for t in ths:
+            t.start()
+        if self.a.suite_deadline:
+            stop_at = time.monotonic() + self.a.suite_deadline
+        gate.wait()
+        t0 = time.perf_counter()
+        for t in ths:
+            t.join()
+        wall = time.perf_counter() - t0
+        rec = {"method": method, "workers": workers, "tests_per_worker": tests, "wall_s": round(wall, 3),
+               "waits_ms": [round(w, 3) for ws in waits for w in ws], "errors": errs}
+        rec["stats"] = stats(rec["waits_ms"])
+        rec["tests_run"] = len(rec["waits_ms"])
+        rec["stopped_at_deadline"] = len(rec["waits_ms"]) < workers * tests and not errs
+        if method == "pool":
+            st1 = self.pool_state(tpl)
+            hits, misses = st1[2] - st0[2], st1[3] - st0[3]
+            made = (st1[0] - st0[0]) + hits   # spares taken were made, plus the change in ready ones
+            rec.update(spares=sz["spares"], hits=hits, misses=misses,
+                       hit_rate=round(hits / (hits + misses), 3) if hits + misses else None,
+                       spares_made=made, refill_per_s=round(made / wall, 3) if wall else None,
+                       ready_at_start=st0[0], ready_at_end=st1[0])
+        for e in errs:
+            log(f"suite {method}: {e}")
+        self.settle()
+        return rec
+
+    # ---- the run -----------------------------------------------------------------
+    def prepare_size(self, mb):
+        big = mb >= BIG_MB
+        scale = scale_for(mb)
+        sql = generate(scale if scale is not None else 0, bare=scale is None)
+        # a table every test writes into (the same in every template)
+        # (pgtestdb's tests connect as its own role: let every role write it)
+        sql += ("CREATE TABLE public.bench_work (id bigserial PRIMARY KEY, worker int, note text);\n"
+                "GRANT ALL ON public.bench_work, public.bench_work_id_seq TO PUBLIC;\n")
+        label = f"{mb // 1024} GB" if mb >= 1024 and mb % 1024 == 0 else f"{mb} MB"
+        prefix = f"b{mb}"
+        sz = {"target_mb": mb, "label": label, "prefix": prefix, "template": f"{prefix}_tpl",
+              "pool_template": f"{prefix}_tplp", "big": big,
+              "schema": "bare: one table of 100 rows" if scale is None else f"50 tables, gen_schema --scale {scale:.2f}",
+              "spares": self.a.spares_big if big else self.a.spares}
+        log(f"size {label}: building the template ({sz['schema']})")
+        sz["build_ms"] = round(self.build_template(sz["template"], sql, self.ext), 1)
+        sz["bytes"] = one(self.maint, "SELECT pg_database_size(%s)", (sz["template"],))
+        sz["size_mb"] = round(sz["bytes"] / 1048576, 1)
+        if self.ext:
+            try:
+                self.build_template(sz["pool_template"], sql, True)
+                self.maint.execute("SELECT mint.set_pool(%s, %s)", (sz["pool_template"], sz["spares"]))
+                if self.wait_pool_full(sz["pool_template"], deadline=300):
+                    sz["pool_ok"] = True
+                else:
+                    sz["pool_skip"] = "the warm pool never filled (300 s)"
+            except psycopg.Error as e:
+                sz["pool_skip"] = f"warm pool not available: {sqlstate_of(e)} {first_line(e)}"
+            if sz.get("pool_skip"):
+                log("pool:", sz["pool_skip"])
+        log(f"size {label}: template {sz['size_mb']} MB built in {sz['build_ms'] / 1000:.1f} s")
+        return sz
+
+    def finish_size(self, sz):
+        # free the disk and the refiller before the next size: no pool, no copies
+        if self.ext and sz.get("pool_ok"):
+            self.maint.execute("SELECT mint.set_pool(%s, 0)", (sz["pool_template"],))
+        for (d,) in self.maint.execute("SELECT datname FROM pg_database WHERE datname LIKE %s AND NOT datistemplate",
+                                       (sz["prefix"] + "\\_%",)).fetchall():
+            if self.ext:
+                try:
+                    if self.maint.execute("SELECT mint.drop(%s)", (d,)).fetchone()[0]:
+                        continue
+                except psycopg.Error:
+                    pass
+            self.drop(d)
+        self.settle()
 
     def run(self):
-        self.setup()
-        log(f"template built in {self.facts['template_build_ms']:.0f} ms, "
-            f"{self.facts['template_size']}; pg_mint: {'yes' if self.ext else 'no'}")
-        seq = self.contenders()
-        self.warm_up()
-        self.maint.execute("CHECKPOINT")
-        if self.args.warmup:
-            # unrecorded rounds: caches, catalogs and the checkpointer settle
-            self.interleave(seq, self.args.warmup, "warm-up", warmup=True)
-            for r, _, _ in seq:
-                r.times, r.errors = [], []
-                for k in r.extra:
-                    r.extra[k] = 0
-        self.interleave(seq, self.args.rounds, "sequential")
-        par = self.parallel_contenders()
-        if self.args.warmup:
-            self.interleave(par, 1, "8 workers warm-up", warmup=True)
-            for r, _, _ in par:
-                r.times, r.errors = [], []
-        self.interleave(par, self.args.par_rounds, "8 workers")
-        if self.pool:
-            self.maint.execute("SELECT mint.set_pool(%s, 0)", (POOL_TEMPLATE,))
-        self.results = [r for (r, _, _) in seq] + [r for (r, _, _) in par] + self.results
-        self.results.append(self.rtt)
+        self.server_facts()
+        self.try_extension()
+        self.ensure_pgtestdb_role()
+        out = {"facts": self.facts, "notes": self.notes, "sizes": []}
+        for mb in self.a.sizes:
+            sz = self.prepare_size(mb)
+            rounds = self.a.rounds_big if sz["big"] else self.a.rounds
+            rows = self.rows_for(sz)
+            # the replace rows start from an existing worker database
+            if self.ext:
+                for t in ("w0", "w1"):
+                    self.maint.execute("SELECT mint.clone(%s, %s)", (sz["template"], f"{sz['prefix']}_{t}"))
+                self.settle()
+            self.maint.execute("CHECKPOINT")
+            warm = 0 if self.a.quick or sz["big"] else 1
+            if warm:
+                self.interleave(rows, warm, f"{sz['label']} warm-up")
+                for r, _ in rows:
+                    r.reset()
+            t0 = time.monotonic()
+            self.interleave(rows, rounds, sz["label"])
+            sz["rounds"] = rounds
+            sz["warmup_rounds"] = warm
+            sz["rows"] = [r.dump() for r, _ in rows]
+            sz["rows_s"] = round(time.monotonic() - t0, 1)
+            sz["suites"] = []
+            if not self.a.no_suite:
+                tests = self.a.suite_tests_big if sz["big"] else self.a.suite_tests
+                peer_tests = self.a.suite_tests_big if sz["big"] else self.a.suite_tests_peers
+                methods = [m for m, _ in SUITE_METHODS
+                           if m in ("recipe", "pgtestdb") or (self.ext and (m == "mint" or sz.get("pool_ok")))]
+                self.rng.shuffle(methods)
+                for m in methods:
+                    t1 = time.monotonic()
+                    rec = self.suite(sz, m, self.a.suite_workers, tests if m == "pool" else peer_tests)
+                    log(f"{sz['label']} suite {m}: {rec['wall_s']:.1f} s wall "
+                        f"(+{time.monotonic() - t1 - rec['wall_s']:.1f} s untimed)")
+                    sz["suites"].append(rec)
+            self.finish_size(sz)
+            out["sizes"].append(sz)
+            # write as we go: a long run interrupted late still leaves its data
+            self.dump(out)
+        self.facts["finished"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        self.dump(out)
 
-    # ---- output --------------------------------------------------------------
-    @staticmethod
-    def short_label(r):
-        k = r.key
-        par = k.startswith("par_")
-        k = k[4:] if par else k
-        names = {"migrate": "migrate", "recipe": "recipe", "mint": "mint.clone",
-                 "mint_fc": "mint.clone file copy",
-                 "recipe_idle_target": "recipe, idle on target",
-                 "mint_idle_target": "mint.clone, idle on target",
-                 "recipe_idle_template": "recipe, idle on template (fails)",
-                 "pool": "mint.clone, warm pool",
-                 "pool_idle_ref": "catalog query, same place",
-                 "pool_b2b": "warm pool, back to back"}
-        if k.startswith("floor_"):
-            name = "floor " + k[6:].replace("_", " ")
-        else:
-            name = names.get(k, k)
-        return ("8x " + name) if par else name
+    def dump(self, out):
+        tmp = self.a.json + ".tmp"
+        with open(tmp, "w") as fh:
+            json.dump(out, fh, indent=1, default=str)
+        os.replace(tmp, self.a.json)
 
-    def report(self):
-        out = self.args.out
-        os.makedirs(out, exist_ok=True)
-        f = self.facts
-        order = ["migrate", "recipe", "floor_wal_log", "floor_file_copy", "floor_default",
-                 "mint", "recipe_idle_target", "mint_idle_target", "recipe_idle_template",
-                 "par_floor_wal_log", "par_floor_file_copy", "par_floor_default",
-                 "par_migrate", "par_recipe", "par_mint", "par_mint_fc", "pool", "pool_idle_ref", "pool_b2b", "rtt"]
-        self.results.sort(key=lambda r: order.index(r.key) if r.key in order else 99)
-        by = {r.key: r for r in self.results}
-        dflt = "floor_" + (self.strategies[0] or "default")
-        floor_seq = (by[dflt].stats() or {}).get("p50")
-        floor_par = (by["par_" + dflt].stats() or {}).get("p50")
-        par_floors = [by[k].stats()["p50"] for k in by
-                      if k.startswith("par_floor_") and by[k].stats()]
-        best_par_floor = min(par_floors) if par_floors else None
 
-        def fmt(x):
-            if x is None:
-                return "–"
-            return f"{x:.2f}" if x < 10 else f"{x:.0f}" if x >= 100 else f"{x:.1f}"
-
-        lines = []
-        w = lines.append
-        w("# pg_mint benchmark results")
-        w("")
-        w(f"- date: {f['date']} ({f['mode']} run: {self.args.rounds} interleaved rounds, "
-          f"{self.args.par_rounds} rounds of {WORKERS} workers)")
-        w(f"- server: {f['server_version']}")
-        w(f"- settings: fsync={f['fsync']}, synchronous_commit={f['synchronous_commit']}, "
-          f"full_page_writes={f['full_page_writes']}, shared_buffers={f['shared_buffers']}, "
-          f"max_wal_size={f['max_wal_size']}, max_worker_processes={f['max_worker_processes']}, "
-          f"default CREATE DATABASE strategy={f['default_strategy']}")
-        w(f"- machine: {f['cores']} cores{', ' + f['cpu'] if 'cpu' in f else ''}; {f['machine']}")
-        w(f"- template: {f['template_tables']} tables, {f['template_indexes']} indexes, "
-          f"{f['template_fks']} foreign keys, {f['template_user_data']} of table and index data, "
-          f"database size {f['template_size']}; built in {f['template_build_ms']:.0f} ms"
-          f"{' through mint.template_begin/finish' if self.ext else ' by hand'}")
-        w(f"- pg_mint: {f.get('pg_mint', 'not installed')}; driver: {f['driver']}, "
-          f"round trip p50 {fmt(self.rtt.stats()['p50'])} ms")
-        w("")
-        w("Times in milliseconds. Ratio = p50 / p50 of the floor with the server's default strategy "
-          "(one worker: the sequential floor; 8 at once: the 8-way floor).")
-        w("")
-        w("| contender | runs | failed | p50 | p95 | max | ratio to floor |")
-        w("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-        chart = []
-        for r in self.results:
-            if r.key == "rtt":
-                continue
-            st = r.stats()
-            if r.skipped or not st:
-                w(f"| {r.label} | 0 | – | – | – | – | skipped: {r.skipped or 'no runs'} |")
-                continue
-            base = floor_par if r.group == "par" else floor_seq
-            ratio = f"{st['p50'] / base:.2f}×" if base else "–"
-            failed = str(st["failures"])
-            if r.errors:
-                codes = sorted({e[1] for e in r.errors})
-                failed += " (" + ", ".join(codes) + ")"
-            w(f"| {r.label} | {st['runs']} | {failed} | {fmt(st['p50'])} | {fmt(st['p95'])} | "
-              f"{fmt(st['max'])} | {ratio} |")
-            kind = 2 if st["failures"] else (1 if r.group == "par" else 0)
-            chart.append((self.short_label(r), st["p50"], st["p95"], kind))
-        w("")
-        notes = []
-        for r in self.results:
-            bits = []
-            if r.note:
-                bits.append(r.note)
-            if r.extra:
-                bits.append(", ".join(f"{k}={v}" for k, v in r.extra.items()))
-            if r.errors:
-                e = r.errors[0]
-                bits.append(f"first error: {e[1]} {e[2]}")
-            if bits and r.key != "rtt":
-                notes.append(f"- {r.label}: " + "; ".join(bits))
-        if notes or self.notes:
-            w("Notes:")
-            w("")
-            lines.extend(notes)
-            lines.extend(f"- {n}" for n in self.notes)
-            w("")
-
-        # where we stand versus the targets of issue 5 / issue 6
-        w("## Targets")
-        w("")
-        w("| target | measured | verdict |")
-        w("| --- | --- | --- |")
-
-        def p50(k):
-            r = by.get(k)
-            st = r.stats() if r and not r.skipped else None
-            return st["p50"] if st else None
-
-        def verdict(ok):
-            return "–" if ok is None else ("met" if ok else "not met")
-        m = p50("mint")
-        w(f"| `mint.clone` replacing a worker db: p50 ≤ floor p50 | {fmt(m)} ms vs {fmt(floor_seq)} ms | "
-          f"{verdict(None if m is None or floor_seq is None else m <= floor_seq)} |")
-        mi = p50("mint_idle_target")
-        extra = None if mi is None or m is None else mi - m
-        w(f"| stray session on the target adds < 50 ms | {fmt(extra)} ms "
-          f"(`mint.clone` {fmt(mi)} vs {fmt(m)}; recipe {fmt(p50('recipe_idle_target'))} vs {fmt(p50('recipe'))}) | "
-          f"{verdict(None if extra is None else extra < 50)} |")
-        rt = by.get("recipe_idle_template")
-        if rt and rt.stats():
-            w(f"| (reference) recipe with a session on the template | {fmt(rt.stats()['p50'])} ms, "
-              f"{rt.stats()['failures']} of {rt.stats()['runs']} failed | – |")
-        pm = p50("par_mint")
-        pfc = p50("par_mint_fc")
-        if pfc is not None and pm is not None and pfc < pm:
-            pm = pfc
-        ok = None if pm is None or best_par_floor is None else pm <= 1.3 * best_par_floor
-        w(f"| {WORKERS} workers at once within 1.3× of the best 8-way floor (best `mint.clone` row) | {fmt(pm)} ms vs "
-          f"{fmt(best_par_floor)} ms ({fmt(pm / best_par_floor) if ok is not None else '–'}×) | {verdict(ok)} |")
-        for key, what in (("pool_b2b", "back to back (a fresh database per test)"),
-                          ("pool", "one isolated hit (the refiller has exited; the hit starts one)")):
-            pp = p50(key)
-            ok = None if pp is None or floor_seq is None else (pp <= 1.0 and pp * 20 <= floor_seq)
-            hits = by[key].extra.get("hits") if key in by else None
-            hit_note = f", {hits} of {by[key].stats()['runs']} runs were pool hits" if pp and hits is not None else ""
-            ref = p50("pool_idle_ref") if key == "pool" else None
-            ref_note = (f"; a trivial catalog query in the same place takes {fmt(ref)} ms on this machine"
-                        if ref is not None else "")
-            w(f"| pool hit p50 ≤ 1 ms and ≥ 20× faster than the floor: {what} | {fmt(pp)} ms vs {fmt(floor_seq)} ms"
-              f"{f' ({floor_seq / pp:.0f}× faster{hit_note}{ref_note})' if pp else ''} | {verdict(ok)} |")
-        w("")
-        md = "\n".join(lines) + "\n"
-        with open(os.path.join(out, "results.md"), "w") as fh:
-            fh.write(md)
-        with open(os.path.join(out, "chart.dat"), "w") as fh:
-            fh.write("# label p50 p95 kind (0 one worker, 1 eight at once, 2 runs failed)\n")
-            # one-worker bars first, then the 8-worker ones
-            for (label, a, b, g) in sorted(chart, key=lambda c: c[3] == 1):
-                fh.write(f"\"{label}\" {a:.3f} {b:.3f} {g}\n")
-        raw = {"facts": f, "notes": self.notes,
-               "results": [{"key": r.key, "label": r.label, "group": r.group,
-                            "skipped": r.skipped, "times_ms": r.times, "errors": r.errors,
-                            "extra": r.extra, "stats": r.stats()} for r in self.results]}
-        with open(os.path.join(out, "results.json"), "w") as fh:
-            json.dump(raw, fh, indent=1, default=str)
-        sys.stdout.write(md)
+def full_defaults(q):
+    return {"sizes": [1, 14] if q else [1, 14, 22, 85, 1024], "rounds": 1 if q else 9,
+            "rounds_big": 1 if q else 3, "suite_workers": 2 if q else 4, "suite_tests": 2 if q else 100,
+            "suite_tests_peers": 2 if q else 25, "suite_tests_big": 2 if q else 3, "spares": 1 if q else 8,
+            "spares_big": 1 if q else 2, "no_suite": False, "suite_deadline": 20 if q else 120}
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--schema", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--json", required=True)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sizes", type=lambda v: [int(x) for x in v.split(",") if x])
     ap.add_argument("--rounds", type=int)
-    ap.add_argument("--par-rounds", type=int)
-    ap.add_argument("--spares", type=int, default=2)
-    ap.add_argument("--only", type=lambda v: v.split(","), default=None,
-                    help="comma-separated contender keys to run (for development; the report lists the others as 0 runs)")
-    ap.add_argument("--no-extension", action="store_true",
-                    help="do not use pg_mint: measure contenders 1-3 only")
+    ap.add_argument("--rounds-big", type=int)
+    ap.add_argument("--suite-workers", type=int)
+    ap.add_argument("--suite-tests", type=int)
+    ap.add_argument("--suite-tests-peers", type=int)
+    ap.add_argument("--suite-tests-big", type=int)
+    ap.add_argument("--spares", type=int)
+    ap.add_argument("--spares-big", type=int)
+    ap.add_argument("--suite-deadline", type=float,
+                    help="seconds after which a suite's workers start no new test (0: none)")
+    ap.add_argument("--no-suite", action="store_true")
+    ap.add_argument("--no-extension", action="store_true")
     a = ap.parse_args()
-    if a.rounds is None:
-        a.rounds = 2 if a.quick else 25
-    if a.par_rounds is None:
-        a.par_rounds = 1 if a.quick else 8
-    a.warmup = 0 if a.quick else 2
-    a.template_idle_runs = 1 if a.quick else 2
-    a.par_migrate_runs = 1 if a.quick else 4
-    b = Bench(a)
-    b.run()
-    b.report()
+    for k, v in full_defaults(a.quick).items():
+        if getattr(a, k) is None:
+            setattr(a, k, v)
+    Bench(a).run()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# tests/bench_check/bench_quick.sh -- `bench/run --quick` executes and produces a
-# results table.  No timing assertions: only that every contender ran (or was
-# skipped for a stated reason), that the recipe's worst case failed the way
-# PostgreSQL makes it fail, and that pg_mint's rows were measured whenever the
-# extension can be created.
+# tests/bench_check/bench_quick.sh -- `bench/run --quick` executes and produces
+# results.  No timing assertions: only that both configurations ran with the
+# settings they claim, that every row was measured (or skipped for a stated
+# reason), that the per-test suite ran per method, that results.json holds the
+# raw timings, and that bench/readme_section.py can render them.
 set -uo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -23,44 +23,66 @@ if ! timeout 300 bash bench/run --quick --out "$out/results" >"$out/log" 2>&1; t
 fi
 echo "ok - bench/run --quick ran in $(( $(date +%s) - start )) s"
 md=$out/results/results.md
+json=$out/results/results.json
 
 check "results.md written" test -s "$md"
-check "results.md has the table header" \
-  grep -q '^| contender | runs | failed | p50 | p95 | max | ratio to floor |$' "$md"
-check "results.md records the server version and settings" \
-  grep -Eq '^- settings: fsync=(on|off), .*shared_buffers=.*strategy=' "$md"
+check "results.md records the commit measured" grep -Eq '^- commit measured: [0-9a-f]{7,}' "$md"
 check "results.md records the cores" grep -Eq '^- machine: [0-9]+ cores' "$md"
+check "defaults configuration ran with fsync on" \
+  grep -Eq '^- configuration `defaults` .*: fsync=on, synchronous_commit=on, ' "$md"
+check "test configuration ran with fsync off" \
+  grep -Eq '^- configuration `test` .*: fsync=off, synchronous_commit=off, ' "$md"
+check "one table per configuration" \
+  bash -c "[ \$(grep -c '^## Configuration ' '$md') = 2 ]"
+check "cost growth and targets sections" \
+  bash -c "grep -q '^## Cost growth' '$md' && grep -q '^## Targets (issue 12)' '$md'"
+check "floor ratio is 1.00× in every column of both configurations" \
+  bash -c "[ \$(grep -cE '^\| floor .CREATE DATABASE … TEMPLATE. STRATEGY wal_log (\| 1\.00× \([0-9.]+\) )+\|\$' '$md') = 2 ]"
+check "peers cite their upstream source" \
+  bash -c "grep -q 'peterldowns/pgtestdb .*commit [0-9a-f]\{40\}' '$md' && grep -q 'django/db/backends/postgresql/creation.py' '$md'"
 
-# a measured row: | label | runs>0 | failed | p50 number | ...
-row_measured() {
-  grep -F "$1" "$md" | grep -Eq '^\| [^|]+ \| [1-9][0-9]* \| [0-9]+[^|]* \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+× \|$'
-}
-check "migrate row measured" row_measured '| 1 migrate per worker'
-check "client-side recipe row measured" row_measured '| 2 client-side recipe'
-check "floor row measured (default strategy, ratio 1.00×)" \
-  bash -c "grep -F '| 3 floor' '$md' | grep -F '(default)' | grep -q '| 1.00× |\$'"
-check "8-worker floor row measured" row_measured '| 6 8 at once: floor'
-check "8-worker recipe row measured" row_measured '| 6 8 at once: client-side recipe'
-check "recipe with a session on the template failed with 55006" \
-  bash -c "grep -F '| 5 recipe, one idle session on the template' '$md' | grep -q '| 1 (55006) |'"
+# every row measured (or skipped with a reason), every suite method ran, in both configurations
+/usr/bin/python3 - "$json" "${PGBIN:-$(pg_config --bindir)}" <<'PY'
+import json, subprocess, sys
+d = json.load(open(sys.argv[1]))
+bad = []
+ok = lambda what: print("ok -", what)
+ext = subprocess.run([sys.argv[2] + "/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres",
+                      "-c", "CREATE EXTENSION IF NOT EXISTS pg_mint"], capture_output=True).returncode == 0
+mint_rows = {"mint", "mint_newconn", "pool"}
+for c in d["configs"]:
+    cfg = c["facts"]["config"]
+    if len(c["sizes"]) < 2:
+        bad.append(f"{cfg}: fewer than 2 template sizes")
+    for s in c["sizes"]:
+        where = f"{cfg} {s['size_mb']} MB"
+        for r in s["rows"]:
+            if r["skipped"]:
+                if r["key"] not in mint_rows or ext:
+                    bad.append(f"{where}: row {r['key']} skipped: {r['skipped']}")
+            elif not r["stats"] or r["stats"]["runs"] < 1 or r["stats"]["failures"]:
+                bad.append(f"{where}: row {r['key']} not measured cleanly: {r['stats']} {r['errors'][:1]}")
+        methods = {su["method"] for su in s["suites"]}
+        want = {"recipe", "pgtestdb"} | ({"mint", "pool"} if ext else set())
+        if not want <= methods:
+            bad.append(f"{where}: suite methods {sorted(methods)}, want {sorted(want)}")
+        for su in s["suites"]:
+            if su["errors"] or len(su["waits_ms"]) != su["workers"] * su["tests_per_worker"]:
+                bad.append(f"{where}: suite {su['method']}: {su['errors'][:1]} {len(su['waits_ms'])} waits")
+            if su["method"] == "pool" and su.get("hit_rate") is None:
+                bad.append(f"{where}: pool suite without a hit rate")
+if not ext:
+    print("# pg_mint not installed on this server: its rows are only checked to be skipped")
+for b in bad:
+    print("not ok -", b)
+if not bad:
+    ok("results.json: every row measured or skipped for a reason, every suite method ran, both configurations")
+sys.exit(1 if bad else 0)
+PY
+[ $? -eq 0 ] || fail=1
 
-# pg_mint's contenders must have been measured when the extension is usable
-if "${PGBIN:-$(pg_config --bindir)}/psql" -X -q -v ON_ERROR_STOP=1 -d postgres \
-     -c 'CREATE EXTENSION IF NOT EXISTS pg_mint' >/dev/null 2>&1; then
-  check "mint.clone row measured" row_measured '| 4 `mint.clone` replacing a worker db'
-  check "mint.clone with an idle session on the target measured" \
-    row_measured '| 5 `mint.clone`, one idle session on the target'
-  check "8-worker mint.clone row measured" row_measured '| 6 8 at once: `mint.clone`'
-  check "idle session on the target did not survive mint.clone" \
-    grep -q 'idle_session_survived=0' "$md"
-  check "warm pool row measured or skipped with a reason" \
-    bash -c "grep -F '| 7 \`mint.clone\` from a warm pool' '$md' | grep -Eq '(×|skipped: .+) \|\$'"
-else
-  echo "# pg_mint not installed on this server: its rows are only checked to be skipped"
-  check "mint rows skipped with a reason" grep -q 'skipped: pg_mint extension not available' "$md"
-fi
-
-check "results.json parses" /usr/bin/python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$out/results/results.json"
+check "bench/readme_section.py renders these results" \
+  bash -c "/usr/bin/python3 bench/readme_section.py --results '$json' | grep -q 'configuration'"
 if command -v gnuplot >/dev/null 2>&1; then
   check "chart.png is a PNG" bash -c "head -c 8 '$out/results/chart.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
 else
