@@ -31,6 +31,7 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "nodes/pg_list.h"
 #include "postmaster/bgworker.h"
 #include "port/atomics.h"

@@ -106,7 +106,7 @@ is(val($node, "SELECT pad = repeat('x', 200) FROM big WHERE id = 1", db => 'c_au
 	'3: a change to an earlier copy did not reach the template');
 is(big_is_shared('c_auto'), $can_clone ? 1 : 0,
 	'3: auto shares blocks exactly where cloning works');
-is(val($node, "SET pg_mint.strategy = default; SELECT mint.clone('tpl', 'c_default')"),
+is(val($node, "SET pg_mint.strategy = 'default'; SELECT mint.clone('tpl', 'c_default')"),
 	'c_default', '3: strategy default still copies');
 is(big_is_shared('c_default'), 0, '3: the default strategy copies every block');
 
