@@ -20,19 +20,9 @@
 # psycopg 3 and SQLAlchemy, and the pg_mint CLI on PATH.
 set -uo pipefail
 
-here=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
-: "${PGHOST:?}" "${PGPORT:?}" "${PGUSER:=postgres}"
-export PGDATABASE=postgres
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-q() { psql -X -v ON_ERROR_STOP=1 -qAt -d postgres -c "$1"; }
-
-BASE=brx_$$
-TPL=${BASE}_tpl
-work=$(mktemp -d /tmp/branches_runs.XXXXXX)
+# shellcheck source=tests/suites/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+suite_setup brx
 pids=()
 
 cleanup() {

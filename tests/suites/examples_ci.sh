@@ -11,19 +11,9 @@
 #     second run of one shard (the matrix-job mode, SHARD_INDEX set).
 set -uo pipefail
 
-here=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
-: "${PGHOST:?}" "${PGPORT:?}" "${PGUSER:=postgres}"
-export PGDATABASE=postgres
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-q() { psql -X -v ON_ERROR_STOP=1 -qAt -d postgres -c "$1"; }
-
-BASE=exci_$$
-TPL=${BASE}_tpl
-work=$(mktemp -d /tmp/examples_ci.XXXXXX)
+# shellcheck source=tests/suites/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+suite_setup exci
 cleanup() {
   q "SELECT mint.drop(datname) FROM mint.databases WHERE datname LIKE '${BASE}%' ORDER BY kind = 'template'" >/dev/null 2>&1
   rm -rf "$work"

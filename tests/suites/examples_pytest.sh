@@ -17,19 +17,9 @@
 # pytest, pytest-xdist, psycopg 3 and SQLAlchemy.
 set -uo pipefail
 
-here=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
-: "${PGHOST:?}" "${PGPORT:?}" "${PGUSER:=postgres}"
-export PGDATABASE=postgres
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-q() { psql -X -v ON_ERROR_STOP=1 -qAt -d postgres -c "$1"; }
-
-BASE=expy_$$
-TPL=${BASE}_tpl
-work=$(mktemp -d /tmp/examples_pytest.XXXXXX)
+# shellcheck source=tests/suites/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+suite_setup expy
 
 cleanup() {
   q "SELECT mint.drop(datname) FROM mint.databases WHERE datname LIKE '${BASE}%' ORDER BY kind = 'template'" >/dev/null 2>&1
