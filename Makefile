@@ -33,7 +33,8 @@ OBJS = \
 	extension/steps.o \
 	extension/refill.o \
 	extension/worker_name.o \
-	extension/sha256.o
+	extension/sha256.o \
+	extension/prefault.o
 DATA = $(wildcard sql/pg_mint--*.sql)
 PGFILEDESC = "pg_mint - per-worker test databases cloned from a template"
 

@@ -271,6 +271,11 @@ class Bench:
                 return
             time.sleep(0.005)
 
+    @staticmethod
+    def executor_alive(conn):
+        return one(conn, "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = "
+                         "'pg_mint worker for PID ' || pg_backend_pid()")
+
     def pool_state(self, tpl):
         row = self.maint.execute("SELECT ready, target_size, hits, misses FROM mint.pools WHERE template = %s",
                                  (tpl,)).fetchone()
@@ -370,6 +375,10 @@ class Bench:
 
         if self.ext:
             def mint(r):
+                # was this session's executor still there (warm), or did the
+                # call start a new one (pg_mint.executor_idle_timeout)?
+                key = "executor_warm" if self.executor_alive(self.maint) else "executor_started"
+                r.extra[key] = r.extra.get(key, 0) + 1
                 self.timed(r, lambda: self.maint.execute("SELECT mint.clone(%s, %s)", (tpl, f"{p}_w0")).fetchone())
                 self.settle()
             runs["mint"] = mint
