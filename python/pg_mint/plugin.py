@@ -300,7 +300,10 @@ class MintApi:
         self._st = state
         self.settings: Settings = state.settings
         self.template: str = state.info.template
-        self.fingerprint: str = state.info.fingerprint
+        # the version this run uses; None when a CI step prepared the
+        # databases and no fingerprint inputs are configured here
+        self.fingerprint: Optional[str] = state.info.fingerprint or (
+            None if state.info.result == "prepared" else "")
         self.database: str = state.info.database
         self.url: str = state.info.url
         self.worker: str = state.worker
@@ -377,4 +380,7 @@ def mint_fresh_database(mint: MintApi, _mint_fresh_slot: str) -> Database:
     when one is configured).  The next test's copy replaces it atomically
     (the old one is dropped in the background); the last is dropped at the
     end of the session."""
-    return mint.clone(_mint_fresh_slot)
+    try:
+        return mint.clone(_mint_fresh_slot)
+    except MintError as e:
+        pytest.fail(str(e), pytrace=False)

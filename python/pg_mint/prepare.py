@@ -171,7 +171,7 @@ def prepare(settings: Settings, worker: str, mint: Optional[Mint] = None) -> "tu
     events = Events(settings.events)
     base = settings.base
     template = settings.template_name
-    fingerprint = "" if settings.prepared else settings.compute_fingerprint()
+    fingerprint = settings.compute_fingerprint()
     conninfo, display = maintenance_for(settings.url, settings.maintenance)
     mint = mint or Mint(conninfo, display=display, run=settings.run)
     mint.connect()
