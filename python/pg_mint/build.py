@@ -69,6 +69,10 @@ def run_build(build: str, template: str, template_url: str, env: Dict[str, str],
         return time.monotonic() - t0, ""
     full_env = dict(os.environ)
     full_env.update(env)
+    # "python" in the command is the interpreter running the tests (a venv's)
+    bindir = os.path.dirname(sys.executable)
+    if bindir and bindir not in full_env.get("PATH", "").split(os.pathsep)[:1]:
+        full_env["PATH"] = bindir + os.pathsep + full_env.get("PATH", "")
     try:
         proc = subprocess.run(spec, shell=True, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -202,6 +202,7 @@ def prepare(settings: Settings, worker: str, mint: Optional[Mint] = None) -> "tu
             if failed:  # another worker of this run built and failed: don't build again
                 raise MintError(failed)
             if settings.build:
+                events(event="build", worker=worker, template=template, build=settings.build)
                 env = {n: with_database(os.environ.get(n) or settings.url, template)
                        for n in [settings.url_env] + settings.rewrite_env}
                 env["PGDATABASE"] = template
