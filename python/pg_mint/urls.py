@@ -238,7 +238,8 @@ def with_database(s: str, dbname: str) -> str:
         return out
     if is_conninfo(s):
         parse_conninfo(s)  # refuse what libpq would refuse
-        return (s.rstrip() + " " if s.strip() else "") + "dbname=" + _quote_conninfo_value(dbname)
+        # as the CLI: a later dbname= wins in libpq
+        return (s + " " if s else "") + "dbname=" + _quote_conninfo_value(dbname)
     return dbname
 
 

@@ -9,6 +9,7 @@
 #   * a new migration rebuilds the template once (tests check the head);
 #   * a stray session on a worker's database does not fail the next run;
 #   * mint_fresh_database gives each test a database no other test wrote to;
+#   * python/tests (URLs, redaction, fingerprints = the CLI's, byte for byte);
 #   * the same run with psycopg2 as pg_mint's driver (PG_MINT_DRIVER);
 #   * the failures say what to do: a failing build (exit status and the last
 #     lines of its output, built once across 4 workers and aborted), the
@@ -32,6 +33,15 @@ trap cleanup EXIT
 q "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_mint" >/dev/null || { echo "FAIL: cannot create extension pg_mint"; exit 1; }
 mint_venv || { echo "FAIL: pip install ./python into a venv"; exit 1; }
 ok "pip install --no-build-isolation --no-index ./python into a venv"
+
+# the package's own tests: URL rewriting, redaction and fingerprints agree
+# with the pg_mint CLI byte for byte
+if "$VPY" -m pytest -q -p no:xdist -p no:cacheprovider "$work/pkgsrc/tests" >"$work/unit.log" 2>&1 \
+   && ! grep -q skipped "$work/unit.log"; then
+  ok "python/tests: $(tail -1 "$work/unit.log")"
+else
+  fail "python/tests:"; tail -30 "$work/unit.log"
+fi
 
 cp -r "$here/examples/alembic-asyncpg" "$work/proj"
 find "$work/proj" -name __pycache__ -prune -exec rm -rf {} +
