@@ -211,9 +211,13 @@ def prepare(settings: Settings, worker: str, mint: Optional[Mint] = None) -> "tu
                 info.build_seconds, _ = run_build(settings.build, template,
                                                   with_database(settings.url, template), env, settings.cwd)
         except BaseException as e:
-            if settings.failure_file and isinstance(e, MintError) and not os.path.exists(settings.failure_file):
-                with open(settings.failure_file, "w") as f:
-                    f.write(str(e)[len("pg_mint: "):])
+            if settings.failure_file and isinstance(e, MintError):
+                try:  # O_EXCL: the first failure only, and never through a planted link
+                    fd = os.open(settings.failure_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(fd, "w") as f:
+                        f.write(str(e)[len("pg_mint: "):])
+                except OSError:
+                    pass
             try:
                 mint.template_abort(template)
             finally:
