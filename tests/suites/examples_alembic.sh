@@ -3,7 +3,8 @@
 # SQLAlchemy on postgresql+asyncpg://, schema by Alembic with a data
 # migration) through the pg_mint pytest plugin, installed with pip into a venv
 # in the scratch dir, configured only in pytest.ini:
-#   * -n 4, -n 8 and without xdist all pass (later runs -n 2, to keep the suite short); the template is migrated once per
+#   * -n 4, -n 8 (given in PYTEST_ADDOPTS: the controller does nothing) and
+#     without xdist all pass (later runs -n 2, to keep the suite short); the template is migrated once per
 #     fingerprint (migrations/ + alembic.ini), every worker has its own fresh
 #     database holding only its own rows, the asyncpg URL keeps ?ssl=disable;
 #   * a new migration rebuilds the template once (tests check the head);
@@ -70,7 +71,9 @@ run() {
 }
 
 run n4 4 1 -n 4
-run n8 8 0 -n 8
+# -n from the environment (as from addopts): the xdist controller must still
+# do nothing (exactly 8 template_begin calls, one per worker)
+PYTEST_ADDOPTS="-n 8" run n8 8 0
 run serial 1 0 -p no:xdist
 fp1=$(q "SELECT fingerprint FROM mint.databases WHERE datname = '$TPL'")
 
