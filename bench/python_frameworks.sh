@@ -65,7 +65,7 @@ L = ["# Python integrations: pg_mint vs each framework's stock path", "",
      "* **django**: examples/django-shop (2 apps, 3 migrations, one a data migration, 8 tests). "
      "stock = `ENGINE django.db.backends.postgresql`: migrate the test database, then `CREATE DATABASE ... TEMPLATE` per worker; "
      "pg_mint = `ENGINE pg_mint.django`, template already built (one `mint.clone` for the test database and one per worker).",
-     "* **alembic**: examples/alembic-asyncpg (async SQLAlchemy on asyncpg, 2 Alembic migrations, 7 tests). "
+     "* **alembic**: examples/alembic-asyncpg (async SQLAlchemy on asyncpg, 2 Alembic migrations, 5 tests: the 2 of the fresh-database fixture left out). "
      "stock = every xdist worker creates its database and runs `alembic upgrade head` (bench/stock_alembic.py); "
      "pg_mint = the pytest plugin, template already built.",
      "* *first test*: from starting the command to the first test (Django: first test body; pytest: first worker's session fixture); "
