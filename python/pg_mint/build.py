@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import traceback
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Tuple
 
 from .core import MintError
 
@@ -95,10 +95,3 @@ def run_build(build: str, template: str, template_url: str, env: Dict[str, str],
                         hint="The template was aborted (mint.template_abort); the next run builds it again.")
     return time.monotonic() - t0, out
 
-
-def template_env(names: List[str], values: Dict[str, str], template: str,
-                 pg: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    env = {n: values[n] for n in names if n in values}
-    env["PGDATABASE"] = template
-    env.update(pg or {})
-    return env

@@ -8,7 +8,6 @@ mistakes into messages that say what to do.
 from __future__ import annotations
 
 import os
-import time
 from typing import Optional
 
 from ._driver import Connection, DriverError, NoDriver
@@ -197,8 +196,3 @@ class Mint:
         return bool(self._q("could not look up database", "SELECT EXISTS (SELECT FROM pg_catalog.pg_database d "
                             "WHERE d.datname OPERATOR(pg_catalog.=) %s)", dbname))
 
-
-def timed(fn, *args):  # type: ignore[no-untyped-def]
-    t0 = time.monotonic()
-    r = fn(*args)
-    return r, time.monotonic() - t0

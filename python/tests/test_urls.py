@@ -4,7 +4,6 @@ the plugin and a CI step using the CLI must agree byte for byte.
 
     pytest python/tests        (the pg_mint CLI on PATH; no server needed)
 """
-import os
 import shutil
 import subprocess
 
