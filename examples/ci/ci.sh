@@ -12,7 +12,8 @@
 #   SHARD_INDEX    run only this shard (0-based); unset: run every shard, at
 #                  the same time, as a CI matrix would
 #   WORKERS        pytest-xdist workers per shard (default: nproc)
-#   PYTHON         the Python with the app's dependencies (default python3)
+#   PYTHON         the Python with the app's dependencies and pytest-pg-mint
+#                  (pip install ./python; default python3)
 set -euo pipefail
 
 cd "$(dirname "$0")/../pytest-xdist"
@@ -38,7 +39,7 @@ run_shard() {
       pg_mint -q clone "$TEMPLATE" --base "$sbase" --worker "gw$w" --fingerprint-files app/models >/dev/null & pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p"; done
-    SHARD_INDEX=$shard PG_MINT_PREPARED=1 "$PY" -m pytest -n "$WORKERS" -q
+    SHARD_INDEX=$shard PG_MINT_PREPARED=1 PG_MINT_TEMPLATE=$TEMPLATE "$PY" -m pytest -n "$WORKERS" -q
   )
 }
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # run_with_cli.sh -- the same suite, with the databases made by the pg_mint CLI
-# in shell steps (as a CI job would) instead of by conftest.py.
+# in shell steps (as a CI job would) instead of by the pg_mint pytest plugin.
 #
 #   DATABASE_URL=postgresql+psycopg://user@host/app_test bash run_with_cli.sh [-n N] [pytest args]
 #
 # 1. build the template once per content of app/models (the command runs only
 #    when the fingerprint changed; DATABASE_URL points at the template for it);
 # 2. clone it: one database for the job, plus one per xdist worker with -n N;
-# 3. run pytest with PG_MINT_PREPARED=1: conftest.py only picks the worker's
+# 3. run pytest with PG_MINT_PREPARED=1: the plugin only picks the worker's
 #    database (mint.worker_name) and builds or clones nothing.
 # The server comes from PGHOST/PGPORT/PGUSER or, when those are unset, from
 # DATABASE_URL (pg_mint talks to its maintenance database, `postgres`).

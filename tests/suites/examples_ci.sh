@@ -70,6 +70,7 @@ fi
 q "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_mint" >/dev/null \
   || { echo "FAIL: cannot create extension pg_mint"; exit 1; }
 
+mint_venv || { echo "FAIL: pip install ./python into a venv"; exit 1; }
 mkdir -p "$work/repo"
 cp -r "$here/examples" "$work/repo/"
 find "$work/repo" -name __pycache__ -prune -exec rm -rf {} +
@@ -78,7 +79,7 @@ ntests=$(cat "$proj"/tests/test_*.py | grep -c '^def test_')
 
 unset TEST_DATABASE_URL PG_MINT_MAINTENANCE_URL PG_MINT_TEMPLATE PG_MINT_PREPARED SHARD_INDEX PYTEST_ADDOPTS
 export DATABASE_URL="postgresql+psycopg://${PGUSER}@/${BASE}?host=${PGHOST}&port=${PGPORT}"
-export PYTHON=$PY APP_TEMPLATE=$TPL SHARD_TOTAL=2 WORKERS=2
+export PYTHON=$VPY APP_TEMPLATE=$TPL SHARD_TOTAL=2 WORKERS=2
 
 t0=$SECONDS
 if PG_MINT_EVENTS="$work/ev1" timeout 300 bash "$work/repo/examples/ci/ci.sh" >"$work/run1.log" 2>&1; then
@@ -112,7 +113,7 @@ dbs = [e["database"] for e in sessions]
 if sorted(dbs) != sorted(expected):
     bad.append("test sessions used %r, expected one each of %r" % (sorted(dbs), sorted(expected)))
 if [e for e in ev if e["event"] in ("begin", "clone")]:
-    bad.append("conftest.py built or cloned although the CLI had prepared the databases")
+    bad.append("the pg_mint plugin built or cloned although the CLI had prepared the databases")
 total = 0
 with psycopg.connect(dbname="postgres") as c:
     for e in sessions:

@@ -13,6 +13,8 @@
 #     own worker's rows and the totals add up to the number of tests);
 #   * the URL rewriting keeps postgresql+asyncpg:// URLs intact but the database;
 #   * the CLI variant (run_with_cli.sh) when the pg_mint CLI is installed.
+# The example is configured in pytest.ini only; the pg_mint plugin comes from
+# python/, installed into a venv in the scratch dir (pip, offline).
 # Needs PGHOST, PGPORT, PGUSER (superuser or CREATEDB) and /usr/bin/python3 with
 # pytest, pytest-xdist, psycopg 3 and SQLAlchemy.
 set -uo pipefail
@@ -29,6 +31,8 @@ trap cleanup EXIT
 
 q "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_mint" >/dev/null || { echo "FAIL: cannot create extension pg_mint"; exit 1; }
 
+mint_venv || { echo "FAIL: pip install ./python into a venv"; exit 1; }
+ok "pip install --no-build-isolation --no-index ./python into a venv"
 cp -r "$here/examples/pytest-xdist" "$work/proj"
 find "$work/proj" -name __pycache__ -prune -exec rm -rf {} +
 cd "$work/proj" || exit 1
@@ -116,7 +120,7 @@ run() {
   local ev="$work/events.$label.jsonl" out="$work/pytest.$label.log"
   rm -f "$ev"
   local t0=$SECONDS
-  if PG_MINT_EVENTS="$ev" timeout 300 "$PY" -m pytest -q "$@" >"$out" 2>&1 \
+  if PG_MINT_EVENTS="$ev" timeout 300 "$VPY" -m pytest -q "$@" >"$out" 2>&1 \
      && grep -Eq "^$ntests passed" "$out"; then
     ok "[$label] pytest $* : $ntests passed in $((SECONDS - t0)) s"
   else
@@ -127,7 +131,10 @@ run() {
 }
 
 run n4 4 1 -n 4           # first run: one worker builds the template, all clone
-run n8 8 0 -n 8           # same models: nobody builds again
+run n8 8 0 -n 8 --mint-info  # same models: nobody builds again
+grep -Eq "^gw7: ${BASE}_gw7 cloned from $TPL in [0-9.]+ s; template fingerprint [0-9a-f]{12}\.\.\., ready" "$work/pytest.n8.log" \
+  && ok "[n8] --mint-info: one line per worker (template, fingerprint, ready, clone time)" \
+  || { fail "[n8] --mint-info lines missing:"; grep -A12 "= pg_mint =" "$work/pytest.n8.log"; }
 run serial 1 0 -p no:xdist  # without xdist: the base name itself
 fp1=$(q "SELECT fingerprint FROM mint.databases WHERE datname = '$TPL'")
 
@@ -145,33 +152,41 @@ fp2=$(q "SELECT fingerprint FROM mint.databases WHERE datname = '$TPL'")
 [ -n "$fp1" ] && [ -n "$fp2" ] && [ "$fp1" != "$fp2" ] \
   && ok "fingerprint changed with the models ($fp1 -> $fp2)" \
   || fail "template fingerprint did not change: '$fp1' -> '$fp2'"
+# a stray session on a worker's database (a debugger, a psql left open) does
+# not fail the next run: mint.clone ends it when it replaces the database
+stray_db=$(q "SELECT mint.worker_name('$BASE', 'gw1')")
+timeout 120 psql -X -qAt -d "$stray_db" -c "SELECT pg_sleep(100)" >/dev/null 2>&1 & stray=$!
+for _ in $(seq 100); do
+  [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE datname = '$stray_db' AND query LIKE '%pg_sleep(100)%'")" = 1 ] && break
+  sleep 0.1
+done
+[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE datname = '$stray_db'")" -ge 1 ] \
+  && ok "stray session open on $stray_db" || fail "could not open a stray session on $stray_db"
 run changed_again 4 0 -n 4
+if wait "$stray"; then fail "the stray session on $stray_db was not ended (psql exited 0 after its sleep)"
+else ok "the stray session on $stray_db was ended by mint.clone, the run passed"; fi
 
 # URL rewriting with another driver: only the database part changes, and the
 # maintenance connection derived from it reaches the extension.
-"$PY" - <<'PY' || fails=$((fails + 1))
-import ast, os, psycopg
-src = open("conftest.py").read()
-tree = ast.parse(src)
-# the helpers only, without running the module's setup
-keep = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef))]
-ns = {"__file__": os.path.abspath("conftest.py")}
-exec(compile(ast.Module(body=keep, type_ignores=[]), "conftest.py", "exec"), ns)
+"$VPY" - <<'PY' || fails=$((fails + 1))
+import os, psycopg
+from pg_mint.urls import with_database, to_libpq
+from pg_mint.prepare import maintenance_for
 port = os.environ["PGPORT"]
 url = "postgresql+asyncpg://%s:s3cr%%40t@127.0.0.1:%s/%s?ssl=disable" % (os.environ["PGUSER"], port, os.environ["BASE"])
-got = ns["_with_database"](url, "x_gw3")
+got = with_database(url, "x_gw3")
 want = "postgresql+asyncpg://%s:s3cr%%40t@127.0.0.1:%s/x_gw3?ssl=disable" % (os.environ["PGUSER"], port)
 bad = []
 if got != want:
     bad.append("asyncpg URL rewritten to %r, expected %r" % (got, want))
 for u in (url, os.environ["DATABASE_URL"]):
-    with psycopg.connect(ns["_maintenance_conninfo"](u)) as c:
+    with psycopg.connect(maintenance_for(u, "postgres")[0]) as c:
         db, wn = c.execute("SELECT current_database(), mint.worker_name('a', 'gw1')").fetchone()
     if (db, wn) != ("postgres", "a_gw1"):
         bad.append("maintenance connection from %s reached %r" % (u, (db, wn)))
-os.environ["PG_MINT_MAINTENANCE_URL"] = "postgresql://127.0.0.1:%s/postgres" % port
-if ns["_maintenance_conninfo"](url) != os.environ["PG_MINT_MAINTENANCE_URL"]:
-    bad.append("PG_MINT_MAINTENANCE_URL not honoured")
+explicit = "postgresql://127.0.0.1:%s/postgres" % port
+if to_libpq(explicit)[0] != maintenance_for(url, explicit)[0]:
+    bad.append("an explicit maintenance URL is not honoured")
 for b in bad:
     print("FAIL:", b)
 if not bad:
@@ -182,20 +197,14 @@ PY
 # the CLI variant: template and clones made by pg_mint in shell steps
 if command -v pg_mint >/dev/null 2>&1 && pg_mint --version >/dev/null 2>&1; then
   fp_cli=$(pg_mint fingerprint app/models)
-  fp_py=$("$PY" -c 'import ast, os
-t = ast.parse(open("conftest.py").read())
-keep = [n for n in t.body if isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef))
-        or (isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") in ("HERE", "FINGERPRINT_PATHS"))]
-ns = {"__file__": os.path.abspath("conftest.py")}
-exec(compile(ast.Module(body=keep, type_ignores=[]), "conftest.py", "exec"), ns)
-print(ns["_fingerprint"]())')
+  fp_py=$(q "SELECT fingerprint FROM mint.databases WHERE datname = '$TPL'")
   [ -n "$fp_cli" ] && [ "$fp_cli" = "$fp_py" ] \
-    && ok "[cli] conftest.py fingerprint = pg_mint fingerprint app/models" \
-    || fail "[cli] fingerprints differ: pg_mint '$fp_cli', conftest.py '$fp_py'"
+    && ok "[cli] the plugin's fingerprint (mint_fingerprint = app/models) = pg_mint fingerprint app/models" \
+    || fail "[cli] fingerprints differ: pg_mint '$fp_cli', plugin '$fp_py'"
   cli_base=${BASE}_cli
   for round in 1 2; do
     ev="$work/events.cli$round.jsonl"; rm -f "$ev"
-    if PG_MINT_EVENTS="$ev" APP_BASE=${BASE}_cli timeout 300 bash run_with_cli.sh -n 4 -q >"$work/cli$round.log" 2>&1 \
+    if PYTHON=$VPY PG_MINT_EVENTS="$ev" APP_BASE=${BASE}_cli timeout 300 bash run_with_cli.sh -n 4 -q >"$work/cli$round.log" 2>&1 \
        && grep -Eq "^$ntests passed" "$work/cli$round.log"; then
       ok "[cli$round] run_with_cli.sh -n 4: $ntests passed"
       BASE=$cli_base TPL=${cli_base}_tpl EXPECT_FP=$fp_cli check_run "$ev" "cli$round" 4 0 || fails=$((fails + 1))

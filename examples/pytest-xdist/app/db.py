@@ -1,6 +1,6 @@
 """The application's engine, built from DATABASE_URL when this module is
 imported -- exactly the pattern that forces a test suite to pick its database
-before the app is imported (see ../conftest.py)."""
+before the app is imported (the pg_mint plugin does, see ../pytest.ini)."""
 import os
 
 from sqlalchemy import create_engine

@@ -21,3 +21,16 @@ suite_setup() {  # PREFIX
   TPL=${BASE}_tpl
   work=$(mktemp -d "/tmp/$(basename "$0" .sh).XXXXXX")
 }
+
+# mint_venv: a venv in $work/venv (Debian's packages visible) with pg_mint's
+# Python package installed from a copy of python/, offline, as a user would:
+#   python3 -m venv --system-site-packages V; V/bin/pip install --no-build-isolation --no-index ./python
+# sets VPY (its python); returns non-zero (after printing pip's output) on failure.
+mint_venv() {
+  VPY=$work/venv/bin/python
+  [ -x "$VPY" ] && return 0
+  cp -r "$here/python" "$work/pkgsrc" && rm -rf "$work/pkgsrc/build" "$work/pkgsrc"/*.egg-info
+  "$PY" -m venv --system-site-packages "$work/venv" >"$work/venv.log" 2>&1 \
+    && "$work/venv/bin/pip" install --no-build-isolation --no-index --no-cache-dir "$work/pkgsrc" >>"$work/venv.log" 2>&1 \
+    || { cat "$work/venv.log"; return 1; }
+}
