@@ -14,7 +14,7 @@
 
 EXTENSION  = pg_mint
 MODULE_big = pg_mint
-EXT_VERSION = 1.2
+EXT_VERSION = 1.3
 # the release (PGXN's X.Y.Z, the Debian upstream version): EXT_VERSION.patch
 DIST_VERSION = $(EXT_VERSION).0
 OBJS = \
