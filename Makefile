@@ -88,7 +88,8 @@ ifndef NO_CLI
 all: cli/pg_mint
 endif
 
-cli/pg_mint: $(CLI_SRCS) $(CLI_HDRS)
+# (Makefile: EXT_VERSION is compiled in)
+cli/pg_mint: $(CLI_SRCS) $(CLI_HDRS) Makefile
 	$(CC) $(CLI_CFLAGS) $(CLI_EXTRA_CFLAGS) -o $@ $(CLI_SRCS) $(CLI_LDFLAGS) $(CLI_EXTRA_LDFLAGS)
 
 ifndef MINT_PGXS_INSTALL
