@@ -176,7 +176,9 @@ bench:
 
 # PGXN's release archive: pg_mint-X.Y.Z.zip of the committed tree (HEAD), every
 # path under pg_mint-X.Y.Z/; META.json's version must be X.Y.Z
+DIST_DIR ?= .
+GIT ?= git
 dist:
 	@grep -q '"version": "$(DIST_VERSION)"' META.json || { echo "META.json does not name version $(DIST_VERSION)"; exit 1; }
-	git archive --format=zip --prefix=pg_mint-$(DIST_VERSION)/ -o pg_mint-$(DIST_VERSION).zip HEAD
-	@echo "pg_mint-$(DIST_VERSION).zip"
+	$(GIT) archive --format=zip --prefix=pg_mint-$(DIST_VERSION)/ -o $(DIST_DIR)/pg_mint-$(DIST_VERSION).zip HEAD
+	@echo "$(DIST_DIR)/pg_mint-$(DIST_VERSION).zip"
