@@ -25,7 +25,13 @@
 #  6. 1.1 -> 1.2 in use: templates, clones, pool and sessions keep working
 #     (the old session's template_begin choice included); a new fingerprint
 #     builds a second version beside the first; upgraded (from 1.1, and from
-#     1.0 in one step) equals a fresh 1.2 install.
+#     1.0 in one step) equals a fresh 1.2 install;
+#  7. 1.2 -> 1.3 (issue 15: dumps) in use: templates, clones, the pool (a hit
+#     and its refill), sessions, set_pool and new builds keep working; no
+#     table is marked for pg_dump any more; upgraded from every released
+#     version (1.0, 1.1, 1.2, in one ALTER EXTENSION UPDATE each, and along
+#     the chain) equals a fresh 1.3 install, triggers, event triggers and
+#     initial privileges included.
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -98,6 +104,16 @@ my %catalog = (
 	'extension' => "SELECT pg_get_userbyid(extowner) || ' ' || extnamespace::regnamespace || ' ' || extrelocatable"
 	  . " || ' ' || extversion || ' ' || coalesce(extconfig::regclass[]::text, '-') || ' ' || coalesce(extcondition::text, '-')"
 	  . " FROM pg_extension WHERE extname = 'pg_mint'",
+	'triggers' => "SELECT coalesce(string_agg(pg_get_triggerdef(t.oid), E'\\n' ORDER BY c.relname, t.tgname), '-')"
+	  . " FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = $mint AND NOT t.tgisinternal",
+	'event triggers' => "SELECT coalesce(string_agg(e.evtname || ' ' || e.evtevent || ' ' || e.evtfoid::regprocedure::text"
+	  . " || ' ' || coalesce(e.evttags::text, '-') || ' ' || e.evtenabled::text || ' owner=' || pg_get_userbyid(e.evtowner),"
+	  . " E'\\n' ORDER BY e.evtname), '-') FROM pg_event_trigger e JOIN pg_depend d ON d.classid = 'pg_event_trigger'::regclass"
+	  . " AND d.objid = e.oid AND d.refclassid = 'pg_extension'::regclass AND d.refobjid = $ext AND d.deptype = 'e'",
+	'initial privileges' => "SELECT coalesce(string_agg(pg_describe_object(i.classoid, i.objoid, i.objsubid) || ' '"
+	  . " || i.privtype::text || ' ' || i.initprivs::text, E'\\n' ORDER BY pg_describe_object(i.classoid, i.objoid, i.objsubid)), '-') FROM pg_init_privs i"
+	  . " JOIN pg_depend d ON d.classid = i.classoid AND d.objid = i.objoid AND d.refclassid = 'pg_extension'::regclass"
+	  . " AND d.refobjid = $ext AND d.deptype = 'e'",
 	# what the views' rewrite rules use: nothing outside pg_catalog but pg_mint's own
 	'objects the views use' => "SELECT string_agg(DISTINCT pg_describe_object(d.refclassid, d.refobjid, 0), ', ')"
 	  . " FROM pg_depend d JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid"
@@ -348,7 +364,7 @@ is(consistency_problems($node), '', '3: registry and catalog agree');
 {
 	my $reg11 = val($node, $registry_sql);
 	my $dbs11 = val($node, $app_dbs_sql);
-	my ($st, $msg) = error_of('postgres', 'ALTER EXTENSION pg_mint UPDATE');
+	my ($st, $msg) = error_of('postgres', "ALTER EXTENSION pg_mint UPDATE TO '1.2'");
 	is($st, 'none', '6: ALTER EXTENSION pg_mint UPDATE (1.1 -> 1.2) succeeds') or diag($msg);
 	is(extversion(), '1.2', '6: extversion is 1.2');
 	is(val($node, $app_dbs_sql), $dbs11, '6: app\'s templates and clones are listed as before, same OIDs');
@@ -385,11 +401,11 @@ INSERT INTO build_marker VALUES ('v2');
 
 	# upgraded = fresh 1.2, from 1.1 and from 1.0 in one step
 	val($node, 'CREATE DATABASE fresh12');
-	val($node, 'CREATE EXTENSION pg_mint', db => 'fresh12');
-	is(extversion('fresh12'), '1.2', '6: CREATE EXTENSION pg_mint installs 1.2');
+	val($node, "CREATE EXTENSION pg_mint VERSION '1.2'", db => 'fresh12');
+	is(extversion('fresh12'), '1.2', '6: CREATE EXTENSION pg_mint VERSION 1.2 installs 1.2');
 	val($node, 'CREATE DATABASE old10');
 	val($node, "CREATE EXTENSION pg_mint VERSION '1.0'", db => 'old10');
-	($st, $msg) = error_of('old10', 'ALTER EXTENSION pg_mint UPDATE');
+	($st, $msg) = error_of('old10', "ALTER EXTENSION pg_mint UPDATE TO '1.2'");
 	is($st, 'none', '6: 1.0 -> 1.2 in one ALTER EXTENSION UPDATE') or diag($msg);
 	is(extversion('old10'), '1.2', '6: ... extversion 1.2');
 	my $fresh = catalog_of('fresh12');
@@ -399,6 +415,79 @@ INSERT INTO build_marker VALUES ('v2');
 		for my $k (sort keys %catalog)
 		{
 			is($up->{$k}, $fresh->{$k}, "6: $db: $k: upgraded = fresh 1.2");
+		}
+	}
+}
+
+# ---------------------------------------------------------------------------
+# 7. 1.2 -> 1.3: nothing of the bookkeeping in dumps, DROP EXTENSION notice
+# ---------------------------------------------------------------------------
+{
+	ok(wait_pool_full($node, 'app_tpl', 2), '7: before the update, app\'s pool of app_tpl is full');
+	my $reg12 = val($node, $registry_sql);
+	my $dbs12 = val($node, $app_dbs_sql);
+	my $spares12 = spare_oids($node, 'app_tpl');
+	isnt(val($node, "SELECT coalesce(extconfig::regclass[]::text, '-') FROM pg_extension WHERE extname = 'pg_mint'"), '-',
+		'7: under 1.2, mint tables are marked for pg_dump');
+	my ($st, $msg) = error_of('postgres', 'ALTER EXTENSION pg_mint UPDATE');
+	is($st, 'none', '7: ALTER EXTENSION pg_mint UPDATE (1.2 -> 1.3) succeeds') or diag($msg);
+	is(extversion(), '1.3', '7: extversion is 1.3');
+	is(val($node, "SELECT coalesce(extconfig::regclass[]::text, '-') FROM pg_extension WHERE extname = 'pg_mint'"), '-',
+		'7: no table is marked for pg_dump any more');
+	is(val($node, $registry_sql), $reg12, '7: the bookkeeping rows are unchanged');
+	is(val($node, $app_dbs_sql), $dbs12, '7: app\'s templates and clones are listed as before, same OIDs');
+	is(join(',', sort keys %{ spare_oids($node, 'app_tpl') }), join(',', sort keys %$spares12),
+		'7: the pool\'s spares are still registered');
+	is($on_c1->query_safe('SELECT count(*) FROM items'), '100', '7: the session on app_c1 still works');
+
+	is($app_s->query_safe("SELECT mint.clone('app_tpl', 'app_c8')"), 'app_c8',
+		'7: the session older than every update clones app_tpl');
+	is(clone_content($node, 'app_c8', user => 'app'), 'v1:100', '7: ... and still gets v1, the version it chose');
+	my ($h0, $m0) = pool_counts($node, 'app_tpl');
+	is(val($node, "SELECT mint.clone('app_tpl', 'app_c6', 'v2')", user => 'app'), 'app_c6',
+		'7: a new session of app clones v2 of app_tpl');
+	my ($h1, $m1) = pool_counts($node, 'app_tpl');
+	is(($h1 - $h0) . '|' . ($m1 - $m0), '1|0', '7: ... a pool hit');
+	ok($spares12->{ oid_of($node, 'app_c6') }, '7: ... app_c6 is one of the spares made under 1.2');
+	ok(wait_pool_full($node, 'app_tpl', 2), '7: the pool refills to 2 (the refiller\'s bookkeeping rows go through)');
+	is(val($node, "SELECT mint.set_pool('app_tpl2', 1)", user => 'app'), '', '7: set_pool as app');
+	ok(wait_pool_full($node, 'app_tpl2', 1), '7: ... a new pool fills');
+	val($node, "SELECT mint.set_pool('app_tpl2', 0)", user => 'app');
+	is(build_template($node, 'app_tpl3', 'x1', $schema, user => 'app'), 'build', '7: a new template is built');
+	is(val($node, "SELECT mint.clone('app_tpl3', 'app_c7')", user => 'app'), 'app_c7', '7: ... and cloned');
+	is(clone_content($node, 'app_c7', user => 'app'), 'v1:100', '7: ... complete');
+	like(val($node, "SELECT coalesce(string_agg(datname, ',' ORDER BY datname), '') FROM mint.gc_preview('0')"),
+		qr/app_c7/, '7: gc_preview sees the new clone');
+	is(consistency_problems($node), '', '7: registry and catalog agree');
+
+	# upgraded = fresh 1.3, from every released version
+	val($node, 'CREATE DATABASE fresh13');
+	val($node, 'CREATE EXTENSION pg_mint', db => 'fresh13');
+	is(extversion('fresh13'), '1.3', '7: CREATE EXTENSION pg_mint installs 1.3');
+	for my $from ('1.1', '1.2')
+	{
+		(my $db = "from$from") =~ s/\.//;
+		val($node, "CREATE DATABASE $db");
+		val($node, "CREATE EXTENSION pg_mint VERSION '$from'", db => $db);
+	}
+	for my $db ('old10', 'from11', 'from12', 'fresh12')
+	{
+		($st, $msg) = error_of($db, 'ALTER EXTENSION pg_mint UPDATE');
+		is($st, 'none', "7: $db: ALTER EXTENSION pg_mint UPDATE to 1.3") or diag($msg);
+	}
+	val($node, 'CREATE DATABASE oneshot10');
+	val($node, "CREATE EXTENSION pg_mint VERSION '1.0'", db => 'oneshot10');
+	($st, $msg) = error_of('oneshot10', 'ALTER EXTENSION pg_mint UPDATE');
+	is($st, 'none', '7: 1.0 -> 1.3 in one ALTER EXTENSION UPDATE') or diag($msg);
+	my $fresh = catalog_of('fresh13');
+	like($fresh->{'triggers'}, qr/refuse_foreign_rows/, '7: fresh 1.3 has the triggers that refuse restored rows');
+	like($fresh->{'event triggers'}, qr/mint_drop_notice ddl_command_start/, '7: ... and the DROP EXTENSION notice');
+	for my $db ('postgres', 'old10', 'oneshot10', 'from11', 'from12', 'fresh12')
+	{
+		my $up = catalog_of($db);
+		for my $k (sort keys %catalog)
+		{
+			is($up->{$k}, $fresh->{$k}, "7: $db: $k: upgraded = fresh 1.3");
 		}
 	}
 }
