@@ -11,7 +11,7 @@
 
 EXTENSION  = pg_mint
 MODULE_big = pg_mint
-EXT_VERSION = 1.2
+EXT_VERSION = 1.3
 OBJS = \
 	extension/pg_mint.o \
 	extension/names.o \
@@ -33,7 +33,10 @@ OBJS = \
 	extension/steps.o \
 	extension/refill.o \
 	extension/worker_name.o \
-	extension/sha256.o
+	extension/sha256.o \
+	extension/admission.o \
+	extension/quota.o \
+	extension/leases.o
 DATA = $(wildcard sql/pg_mint--*.sql)
 PGFILEDESC = "pg_mint - per-worker test databases cloned from a template"
 

@@ -189,7 +189,8 @@ mint_exec(const char *sql)
 	ps->stmt_location = rs->stmt_location;
 	ps->stmt_len = rs->stmt_len;
 
-	pgstat_report_activity(STATE_RUNNING, sql);
+	if (!mint_activity_pinned)
+		pgstat_report_activity(STATE_RUNNING, sql);
 	mint_ProcessUtility(ps, sql, PROCESS_UTILITY_TOPLEVEL, None_Receiver);
 	CommandCounterIncrement();
 }
@@ -211,7 +212,7 @@ exec_node(Node *stmt, const char *sql, MintXact xact)
 	ps->utilityStmt = stmt;
 	ps->stmt_location = -1;
 	ps->stmt_len = 0;
-	if (xact == MINT_XACT_OWN)
+	if (xact == MINT_XACT_OWN && !mint_activity_pinned)
 		pgstat_report_activity(STATE_RUNNING, sql);
 	mint_ProcessUtility(ps, sql, xact == MINT_XACT_CALLER ? PROCESS_UTILITY_QUERY : PROCESS_UTILITY_TOPLEVEL,
 						None_Receiver);

@@ -169,6 +169,8 @@ mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid 
 	}
 	/* the spare was made for no run: it is this run's clone now */
 	mint_registry_set_run(atooid(row[0]), run);
+	/* and gets the lease of the clone() that took it */
+	mint_lease_set(atooid(row[0]), mint_job_lease_us);
 	mint_swap_databases(target, old_oid, old_name, row[1], terminate_timeout_ms, xact);
 	if (xact == MINT_XACT_CALLER)
 	{

@@ -117,9 +117,14 @@ mint_terminate_sessions(const char *name, Oid oid, int timeout_ms)
 	}
 }
 
+const char *mint_job_display_target = NULL;
+
 /*
  * Create database `name` from `from` (NULL: the server default template),
- * registering it in the same transaction.
+ * registering it in the same transaction.  First the role's quota
+ * (quota.c: refused at once, before copying) and a copy slot (admission.c:
+ * queued in arrival order); a clone gets the job's lease, and every copy
+ * appends its time to mint.stat_events.
  */
 Oid
 mint_create_registered(const char *name, const char *from, bool allow_conn,
@@ -129,26 +134,49 @@ mint_create_registered(const char *name, const char *from, bool allow_conn,
 {
 	StringInfoData sql;
 	Oid			oid;
+	TimestampTz start = GetCurrentTimestamp();
+	bool		is_template = strcmp(kind, "template") == 0;
+	const char *tpl = template_name ? template_name : (version_of ? version_of : name);
+	const char *shown = mint_job_display_target ? mint_job_display_target : name;
 
-	mint_xact_begin();
-	/* in the transaction: the strategy may set file_copy_method for it */
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE DATABASE %s", quote_identifier(name));
-	if (from)
-		appendStringInfo(&sql, " TEMPLATE %s%s", quote_identifier(from),
-						 strategy_clause(strategy, from, get_database_oid(from, true)));
-	if (!allow_conn)
-		appendStringInfoString(&sql, " ALLOW_CONNECTIONS false");
-	mint_exec(sql.data);
-	/* from here on nothing may interrupt us before the row commits */
-	HOLD_INTERRUPTS();
-	oid = get_database_oid(name, true);
-	if (!OidIsValid(oid))
-		elog(ERROR, "database \"%s\" vanished right after CREATE DATABASE", name);
-	mint_registry_insert(oid, name, kind, state, template_name, template_datid, fingerprint,
-						 version_of, run);
-	mint_xact_commit();
-	RESUME_INTERRUPTS();
+	(void) mint_quota_reserve(GetUserId(), kind, shown, tpl, from, true);
+	PG_TRY();
+	{
+		mint_xact_begin();
+		mint_copy_slot_acquire(is_template ? "build" : kind, tpl, shown);
+		mint_xact_commit();
+
+		mint_xact_begin();
+		/* in the transaction: the strategy may set file_copy_method for it */
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "CREATE DATABASE %s", quote_identifier(name));
+		if (from)
+			appendStringInfo(&sql, " TEMPLATE %s%s", quote_identifier(from),
+							 strategy_clause(strategy, from, get_database_oid(from, true)));
+		if (!allow_conn)
+			appendStringInfoString(&sql, " ALLOW_CONNECTIONS false");
+		mint_exec(sql.data);
+		/* from here on nothing may interrupt us before the row commits */
+		HOLD_INTERRUPTS();
+		oid = get_database_oid(name, true);
+		if (!OidIsValid(oid))
+			elog(ERROR, "database \"%s\" vanished right after CREATE DATABASE", name);
+		mint_registry_insert(oid, name, kind, state, template_name, template_datid, fingerprint,
+							 version_of, run);
+		if (strcmp(kind, "clone") == 0)
+			mint_lease_set(oid, mint_job_lease_us);
+		if (!is_template)
+			mint_stat_event(kind, tpl,
+							(double) (GetCurrentTimestamp() - start) / 1000.0, GetUserId());
+		mint_xact_commit();
+		RESUME_INTERRUPTS();
+	}
+	PG_FINALLY();
+	{
+		mint_copy_slot_release();
+		mint_quota_release();
+	}
+	PG_END_TRY();
 	return oid;
 }
 

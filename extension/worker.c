@@ -286,6 +286,9 @@ mint_worker_main(Datum main_arg)
 							   params->sec_context | SECURITY_RESTRICTED_OPERATION);
 		mint_trace_start(params->launched_at);
 		mint_trace(first ? "start and connect" : "hand-over to the executor");
+		mint_job_lease_us = params->lease_us;
+		mint_job_lock_timeout_ms = params->lock_timeout_ms;
+		mint_job_replacing = InvalidOid;
 		first = false;
 
 		PG_TRY();
