@@ -25,7 +25,11 @@
 #  6. 1.1 -> 1.2 in use: templates, clones, pool and sessions keep working
 #     (the old session's template_begin choice included); a new fingerprint
 #     builds a second version beside the first; upgraded (from 1.1, and from
-#     1.0 in one step) equals a fresh 1.2 install.
+#     1.0 in one step) equals a fresh 1.2 install;
+#  7. 1.2 -> 1.3 in use: the 1.3 library serves 1.2 as before; after the
+#     update nothing has a lease, old sessions clone with leases, renew,
+#     quotas, stats and activity work; upgraded (from 1.2, from 1.0 in one
+#     step, and step by step) equals a fresh 1.3 install.
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -348,7 +352,7 @@ is(consistency_problems($node), '', '3: registry and catalog agree');
 {
 	my $reg11 = val($node, $registry_sql);
 	my $dbs11 = val($node, $app_dbs_sql);
-	my ($st, $msg) = error_of('postgres', 'ALTER EXTENSION pg_mint UPDATE');
+	my ($st, $msg) = error_of('postgres', "ALTER EXTENSION pg_mint UPDATE TO '1.2'");
 	is($st, 'none', '6: ALTER EXTENSION pg_mint UPDATE (1.1 -> 1.2) succeeds') or diag($msg);
 	is(extversion(), '1.2', '6: extversion is 1.2');
 	is(val($node, $app_dbs_sql), $dbs11, '6: app\'s templates and clones are listed as before, same OIDs');
@@ -385,11 +389,11 @@ INSERT INTO build_marker VALUES ('v2');
 
 	# upgraded = fresh 1.2, from 1.1 and from 1.0 in one step
 	val($node, 'CREATE DATABASE fresh12');
-	val($node, 'CREATE EXTENSION pg_mint', db => 'fresh12');
-	is(extversion('fresh12'), '1.2', '6: CREATE EXTENSION pg_mint installs 1.2');
+	val($node, "CREATE EXTENSION pg_mint VERSION '1.2'", db => 'fresh12');
+	is(extversion('fresh12'), '1.2', '6: CREATE EXTENSION pg_mint VERSION 1.2 installs 1.2');
 	val($node, 'CREATE DATABASE old10');
 	val($node, "CREATE EXTENSION pg_mint VERSION '1.0'", db => 'old10');
-	($st, $msg) = error_of('old10', 'ALTER EXTENSION pg_mint UPDATE');
+	($st, $msg) = error_of('old10', "ALTER EXTENSION pg_mint UPDATE TO '1.2'");
 	is($st, 'none', '6: 1.0 -> 1.2 in one ALTER EXTENSION UPDATE') or diag($msg);
 	is(extversion('old10'), '1.2', '6: ... extversion 1.2');
 	my $fresh = catalog_of('fresh12');
@@ -399,6 +403,71 @@ INSERT INTO build_marker VALUES ('v2');
 		for my $k (sort keys %catalog)
 		{
 			is($up->{$k}, $fresh->{$k}, "6: $db: $k: upgraded = fresh 1.2");
+		}
+	}
+}
+
+# ---------------------------------------------------------------------------
+# 7. 1.2 -> 1.3: leases, quotas, admission control, metrics
+# ---------------------------------------------------------------------------
+{
+	my %catalog13 = (
+		%catalog,
+		'view mint.activity' => "SELECT pg_get_viewdef('mint.activity'::regclass)",
+		'view mint.quotas' => "SELECT pg_get_viewdef('mint.quotas'::regclass)",
+		'view mint.stats' => "SELECT pg_get_viewdef('mint.stats'::regclass)",
+		'columns of mint.activity' => view_columns('mint.activity'),
+		'columns of mint.stats' => view_columns('mint.stats'),
+		'columns of mint.quotas' => view_columns('mint.quotas'),
+		'view privileges' => "SELECT string_agg(relname || ' acl=' || coalesce(relacl::text, '-'), E'\\n' ORDER BY relname)"
+		  . " FROM pg_class WHERE relnamespace = $mint AND relkind = 'v'",);
+	my $catalog13_of = sub {
+		my ($db) = @_;
+		return { map { $_ => val($node, $catalog13{$_}, db => $db) } keys %catalog13 };
+	};
+
+	# under 1.2 the 1.3 library works as 1.2 did (no lease, no quota)
+	is(val($node, "SET pg_mint.lease = '1h'; SELECT mint.clone('app_tpl', 'app_c6')", user => 'app'), 'app_c6',
+		'7: under 1.2 with the 1.3 library: a clone (pg_mint.lease is ignored)');
+	my $reg12 = val($node, $registry_sql);
+	my $dbs12 = val($node, $app_dbs_sql);
+	my ($st, $msg) = error_of('postgres', 'ALTER EXTENSION pg_mint UPDATE');
+	is($st, 'none', '7: ALTER EXTENSION pg_mint UPDATE (1.2 -> 1.3) succeeds') or diag($msg);
+	is(extversion(), '1.3', '7: extversion is 1.3');
+	is(val($node, $app_dbs_sql), $dbs12, '7: app\'s templates and clones are listed as before, same OIDs');
+	is(val($node, $registry_sql), $reg12, '7: the bookkeeping rows are unchanged');
+	is(val($node, "SELECT count(*) FROM mint.databases WHERE lease_expires IS NOT NULL"), '0', '7: no database has a lease');
+	is($on_c1->query_safe('SELECT count(*) FROM items'), '100', '7: the session on app_c1 still works');
+	is($app_s->query_safe("SELECT mint.clone('app_tpl', 'app_c7', ttl => '1 hour')"), 'app_c7',
+		'7: the session older than every update clones with a lease');
+	is(val($node, "SELECT lease_expires > now() + '59 min' FROM mint.databases WHERE datname = 'app_c7'"), 't',
+		'7: ... mint.databases shows it');
+	is(val($node, "SELECT mint.renew('app_c7', '2 hours') > now() + '119 min'", user => 'app'), 't', '7: renew works');
+	val($node, "SELECT mint.set_quota('app', 100, NULL)");
+	is(val($node, "SELECT max_databases FROM mint.quotas WHERE role = 'app'"), '100', '7: quotas can be set');
+	is(val($node, "SELECT mint.clone('app_tpl', 'app_c8')", user => 'app'), 'app_c8', '7: a clone within the quota');
+	cmp_ok(val($node, "SELECT clones FROM mint.stats WHERE template = 'app_tpl'"), '>=', 1, '7: mint.stats counts it');
+	is(val($node, 'SELECT count(*) FROM mint.activity'), '0', '7: mint.activity is empty when nothing copies');
+	is(consistency_problems($node), '', '7: registry and catalog agree');
+
+	# upgraded = fresh 1.3: from 1.2 (old10), from 1.0 in one step, and this one (1.0 -> 1.1 -> 1.2 -> 1.3)
+	val($node, 'CREATE DATABASE fresh13');
+	val($node, 'CREATE EXTENSION pg_mint', db => 'fresh13');
+	is(extversion('fresh13'), '1.3', '7: CREATE EXTENSION pg_mint installs 1.3');
+	($st, $msg) = error_of('old10', 'ALTER EXTENSION pg_mint UPDATE');
+	is($st, 'none', '7: 1.2 -> 1.3 in old10') or diag($msg);
+	val($node, 'CREATE DATABASE old10b');
+	val($node, "CREATE EXTENSION pg_mint VERSION '1.0'", db => 'old10b');
+	($st, $msg) = error_of('old10b', 'ALTER EXTENSION pg_mint UPDATE');
+	is($st, 'none', '7: 1.0 -> 1.3 in one ALTER EXTENSION UPDATE') or diag($msg);
+	my $fresh = $catalog13_of->('fresh13');
+	for my $db ('postgres', 'old10', 'old10b')
+	{
+		is(extversion($db), '1.3', "7: $db: extversion 1.3");
+		my $up = $catalog13_of->($db);
+		for my $k (sort keys %catalog13)
+		{
+			is($up->{$k}, $fresh->{$k}, "7: $db: $k: upgraded = fresh 1.3");
 		}
 	}
 }
