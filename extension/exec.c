@@ -61,10 +61,17 @@ mint_trace_start(TimestampTz t)
 	trace_last = t != 0 ? t : GetCurrentTimestamp();
 }
 
+bool		mint_results_to_log = false;
+
 /* Answers to the caller, beside the redirected errors and notices. */
 void
 mint_send_result(const char *result)
 {
+	if (mint_results_to_log)
+	{
+		ereport(LOG, (errmsg("pg_mint janitor dropped database \"%s\"", result)));
+		return;
+	}
 	(void) pq_putmessage(MINT_MSG_RESULT, result, strlen(result) + 1);
 }
 
@@ -72,12 +79,16 @@ mint_send_result(const char *result)
 void
 mint_send_accepted(void)
 {
+	if (mint_results_to_log)
+		return;
 	(void) pq_putmessage(MINT_MSG_ACCEPTED, "", 1);
 }
 
 void
 mint_send_done(void)
 {
+	if (mint_results_to_log)
+		return;
 	(void) pq_putmessage(MINT_MSG_DONE, "", 1);
 }
 

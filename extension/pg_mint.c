@@ -843,6 +843,33 @@ mint_gc(PG_FUNCTION_ARGS)
 	return gc_common(fcinfo, false);
 }
 
+/*
+ * mint.janitor(older_than interval DEFAULT '1 hour', terminate boolean
+ * DEFAULT false) RETURNS boolean: mint.gc() started in a background worker
+ * (as the caller), without waiting for it.
+ */
+PG_FUNCTION_INFO_V1(mint_janitor);
+Datum
+mint_janitor(PG_FUNCTION_ARGS)
+{
+	int64		us;
+	int			flags = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("older_than and terminate must not be NULL")));
+	us = interval_to_usecs(PG_GETARG_INTERVAL_P(0));
+	if (us < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("older_than must not be negative")));
+	if (PG_GETARG_BOOL(1))
+		flags |= MINT_FLAG_TERMINATE;
+	(void) mint_objects();
+	PG_RETURN_BOOL(mint_start_janitor(us, flags));
+}
+
 PG_FUNCTION_INFO_V1(mint_gc_preview);
 Datum
 mint_gc_preview(PG_FUNCTION_ARGS)

@@ -281,6 +281,7 @@ typedef enum MintXact
 } MintXact;
 
 extern bool mint_in_worker;		/* this process is one of pg_mint's workers */
+extern bool mint_results_to_log;	/* no caller listens: results go to the server log */
 extern void mint_worker_become(Oid role, int sec_context);
 extern void mint_worker_sigterm(SIGNAL_ARGS);
 extern void mint_worker_finishing(void);
@@ -385,6 +386,8 @@ typedef struct MintPoolArgs
 	TransactionId wait_xid;
 	Oid			old_oid;		/* after-hit: replaced target to drop */
 	char		template_name[NAMEDATALEN];
+	int64		older_than_us;	/* janitor: mint.gc(older_than) */
+	int			flags;			/* janitor: MINT_FLAG_* of that gc */
 } MintPoolArgs;
 
 #define MINT_POOL_ARGS_MAGIC	(0x6D707000 | (uint32) sizeof(MintPoolArgs))
@@ -398,6 +401,7 @@ extern void mint_pool_kick(const char *template_name, Oid pool_owner, Transactio
 extern void mint_pool_after_hit(const char *template_name, Oid pool_owner, Oid old_oid);
 extern bool mint_drop_detached(const char *name, Oid oid);
 extern void mint_pool_kick_all(void);
+extern bool mint_start_janitor(int64 older_than_us, int flags);
 extern bool mint_pool_refiller_alive(const char *template_name);
 
 /* ---- checks.c: may pg_mint touch this database? -------------------------- */
@@ -455,6 +459,7 @@ extern void mint_op_tail(bool detach);
 MINT_NORETURN extern PGDLLEXPORT void mint_worker_main(Datum main_arg) MINT_NORETURN_SUFFIX;
 MINT_NORETURN extern PGDLLEXPORT void mint_pool_main(Datum main_arg) MINT_NORETURN_SUFFIX;
 MINT_NORETURN extern PGDLLEXPORT void mint_after_hit_main(Datum main_arg) MINT_NORETURN_SUFFIX;
+MINT_NORETURN extern PGDLLEXPORT void mint_janitor_main(Datum main_arg) MINT_NORETURN_SUFFIX;
 
 /* ---- launcher.c: run an operation in a worker and wait -------------------- */
 typedef void (*MintResultCallback) (const char *result, void *arg);

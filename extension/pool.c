@@ -277,6 +277,28 @@ mint_pool_after_hit(const char *tpl, Oid owner, Oid old_oid)
 }
 
 /*
+ * mint.janitor(): mint.gc() in a background worker of its own, as the
+ * caller, started now; the caller does not wait for it (a scheduler's job,
+ * such as pg_cron's, must not wait for DROP DATABASE: see
+ * docs/shared-server.md).  false when no worker slot is free.
+ */
+bool
+mint_start_janitor(int64 older_than_us, int flags)
+{
+	MintPoolArgs args;
+
+	memset(&args, 0, sizeof(args));
+	args.dboid = MyDatabaseId;
+	args.owner = GetUserId();
+	args.session_userid = GetSessionUserId();
+	GetUserIdAndSecContext(&args.current_userid, &args.sec_context);
+	args.wait_xid = InvalidTransactionId;
+	args.older_than_us = older_than_us;
+	args.flags = flags;
+	return launch_detached_as("mint_janitor_main", "pg_mint janitor", "pg_mint janitor", &args);
+}
+
+/*
  * From an executor, after its job answered: drop the clone the job replaced
  * (registered as 'dropping' under a private name) in a worker of its own,
  * as this job's caller, so that DROP DATABASE's checkpoint does not delay

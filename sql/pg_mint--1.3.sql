@@ -461,3 +461,14 @@ SELECT p.template,
        p.misses OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM mint.pool_events e
                     WHERE e.template OPERATOR(pg_catalog.=) p.template AND NOT e.hit) AS misses
   FROM mint.pool_config p;
+
+/*
+ * mint.gc() started in a background worker (as the caller), without waiting
+ * for it: for schedulers whose job must not wait for DROP DATABASE (pg_cron
+ * before 1.6.3 on PostgreSQL 15 and later).  What it drops goes to the
+ * server log.  false when no background worker slot is free.
+ */
+CREATE FUNCTION mint.janitor(older_than interval DEFAULT '1 hour', terminate boolean DEFAULT false)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'mint_janitor'
+LANGUAGE C VOLATILE;
