@@ -308,7 +308,7 @@ def main():
     q(su, "LOAD 'pg_mint'")
     if not q(su, "SELECT 1 FROM pg_roles WHERE rolname = %s", (a.role,)):
         q(su, f'CREATE ROLE "{a.role}" LOGIN CREATEDB')
-    q(su, "SELECT mint.set_quota(%s::regrole, %s, %s)", (a.role, qdb, qbytes))
+    q(su, "SELECT mint.set_quota(%s::regrole, %s::int, %s::bigint)", (a.role, qdb, qbytes))
     settings = a.settings or ", ".join(
         f"{n}={v}" for n, v in q(su, "SELECT name, setting FROM pg_settings WHERE name IN"
                                      " ('fsync', 'synchronous_commit', 'max_worker_processes', 'max_connections',"

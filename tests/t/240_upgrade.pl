@@ -427,7 +427,7 @@ INSERT INTO build_marker VALUES ('v2');
 	};
 
 	# under 1.2 the 1.3 library works as 1.2 did (no lease, no quota)
-	is(val($node, "SET pg_mint.lease = '1h'; SELECT mint.clone('app_tpl', 'app_c6')", user => 'app'), 'app_c6',
+	is(val($node, "SET pg_mint.lease = '1h'; SELECT mint.clone('app_tpl', 'app_c6', 'v1')", user => 'app'), 'app_c6',
 		'7: under 1.2 with the 1.3 library: a clone (pg_mint.lease is ignored)');
 	my $reg12 = val($node, $registry_sql);
 	my $dbs12 = val($node, $app_dbs_sql);
@@ -445,7 +445,7 @@ INSERT INTO build_marker VALUES ('v2');
 	is(val($node, "SELECT mint.renew('app_c7', '2 hours') > now() + '119 min'", user => 'app'), 't', '7: renew works');
 	val($node, "SELECT mint.set_quota('app', 100, NULL)");
 	is(val($node, "SELECT max_databases FROM mint.quotas WHERE role = 'app'"), '100', '7: quotas can be set');
-	is(val($node, "SELECT mint.clone('app_tpl', 'app_c8')", user => 'app'), 'app_c8', '7: a clone within the quota');
+	is(val($node, "SELECT mint.clone('app_tpl', 'app_c8', 'v1')", user => 'app'), 'app_c8', '7: a clone within the quota');
 	cmp_ok(val($node, "SELECT clones FROM mint.stats WHERE template = 'app_tpl'"), '>=', 1, '7: mint.stats counts it');
 	is(val($node, 'SELECT count(*) FROM mint.activity'), '0', '7: mint.activity is empty when nothing copies');
 	is(consistency_problems($node), '', '7: registry and catalog agree');

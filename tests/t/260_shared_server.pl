@@ -8,7 +8,8 @@
 #     a session unless gc(older_than, terminate => true); mint.renew extends
 #     (with the clone's own ttl, an explicit one, or pg_mint.lease), refuses
 #     what is not the caller's (42501), not a clone (42809), without lease
-#     (22023); a pool hit gets the caller's lease;
+#     (22023); mint.janitor() runs gc detached as its caller (mallory's
+#     leaves alice's expired lease alone); a pool hit gets the caller's lease;
 #  2. quotas: only superusers set them (REVOKE, and the C check behind a
 #     GRANT); databases and bytes, per role and default (superusers exempt);
 #     refused at once with 53400 naming the quota and what uses it, nothing
@@ -118,6 +119,16 @@ is(build_template($node, 'mt', 'v1', $schema, user => 'mallory'), 'build', 'mall
 	is(val($node, "SELECT string_agg(gc, ',') FROM mint.gc('100 years', terminate => true)", user => 'alice'), 'l_busy',
 		'1: alice\'s gc(..., terminate => true) drops it, session and all');
 	$sit->quit;
+
+	# mint.janitor(): gc in a detached worker, as the caller
+	is(val($node, "SELECT mint.clone('at', 'l_jan', '1 second'::interval)", user => 'alice'), 'l_jan', '1: a short lease for the janitor');
+	is(poll_until($node, "SELECT lease_expires < now() FROM mint.databases WHERE datname = 'l_jan'", 't', 30), 't', '1: it expires');
+	is(val($node, "SELECT mint.janitor('0', true)", user => 'mallory'), 't', '1: mallory starts a janitor');
+	is(poll_until($node, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_mint janitor'", '0', 30), '0',
+		'1: ... it finishes');
+	is(exists_db('l_jan'), '1', '1: ... and left alice\'s expired lease alone (it runs as mallory)');
+	is(val($node, "SELECT mint.janitor()", user => 'alice'), 't', '1: alice starts a janitor and returns at once');
+	is(poll_until($node, "SELECT count(*) FROM pg_database WHERE datname = 'l_jan'", '0', 30), '0', '1: ... it drops her expired lease');
 
 	# a pool hit hands out a spare with the caller's lease
 	val($node, "SELECT mint.set_pool('at', 1)", user => 'alice');
@@ -269,7 +280,7 @@ is(build_template($node, 'mt', 'v1', $schema, user => 'mallory'), 'build', 'mall
 {
 	my $s = val($node, "SELECT builds, clones > 3, clone_ms_p50 > 0, clone_ms_p95 >= clone_ms_p50, pool_hits, leases_expired,"
 		  . " bytes_held > 0, build_ms_avg > 0 FROM mint.stats WHERE template = 'at'");
-	is($s, '1|t|t|t|1|2|t|t', '4: mint.stats for at: 1 build, clones with p50/p95, 1 pool hit, 2 leases expired, bytes held');
+	is($s, '1|t|t|t|1|3|t|t', '4: mint.stats for at: 1 build, clones with p50/p95, 1 pool hit, 3 leases expired, bytes held');
 	cmp_ok(val($node, "SELECT quota_refusals FROM mint.stats WHERE template = 'at'"), '>=', 2, '4: ... quota refusals counted');
 	is(sqlstate($node, 'INSERT INTO mint.stat_events (event) VALUES (\'clone\')', user => 'mallory'), '42501',
 		'4: mallory cannot write the samples');
