@@ -34,6 +34,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
+use IPC::Run;
 
 my $node = pool_node('shared_server', "max_worker_processes = 24\n");
 my $schema = 'CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 100);'
@@ -129,6 +130,26 @@ is(build_template($node, 'mt', 'v1', $schema, user => 'mallory'), 'build', 'mall
 	is(exists_db('l_jan'), '1', '1: ... and left alice\'s expired lease alone (it runs as mallory)');
 	is(val($node, "SELECT mint.janitor()", user => 'alice'), 't', '1: alice starts a janitor and returns at once');
 	is(poll_until($node, "SELECT count(*) FROM pg_database WHERE datname = 'l_jan'", '0', 30), '0', '1: ... it drops her expired lease');
+
+	# the CLI: clone --ttl, renew
+	{
+		local $ENV{PGHOST} = $node->host;
+		local $ENV{PGPORT} = $node->port;
+		local $ENV{PGDATABASE} = 'postgres';
+		my ($out, $err) = ('', '');
+		IPC::Run::run([ 'pg_mint', '-U', 'alice', 'clone', 'at', 'l_cli', '--ttl', '45 minutes' ], '>', \$out, '2>', \$err);
+		is($out, "l_cli\n", '1: pg_mint clone --ttl') or diag $err;
+		is(val($node, "SELECT round(extract(epoch FROM lease_expires - created_at) / 60) FROM mint.databases WHERE datname = 'l_cli'"),
+			'45', '1: ... gives the lease');
+		IPC::Run::run([ 'pg_mint', '-U', 'alice', 'renew', 'l_cli', '--ttl', '3 hours' ], '>', \$out, '2>', \$err);
+		like($out, qr/^l_cli\t\d{4}-/, '1: pg_mint renew prints the new expiry') or diag $err;
+		ok(!IPC::Run::run([ 'pg_mint', '-U', 'mallory', 'renew', 'l_cli', '--ttl', '100 years' ], '>', \$out, '2>', \$err),
+			'1: pg_mint renew of another role\'s clone fails');
+		like($err, qr/SQLSTATE 42501/, '1: ... with 42501');
+		ok(!IPC::Run::run([ 'pg_mint', '-U', 'alice', 'clone', 'at', 'l_cli2', '--ttl', 'soon' ], '>', \$out, '2>', \$err),
+			'1: a bad --ttl fails');
+		is(exists_db('l_cli2'), '0', '1: ... before cloning');
+	}
 
 	# a pool hit hands out a spare with the caller's lease
 	val($node, "SELECT mint.set_pool('at', 1)", user => 'alice');
