@@ -226,6 +226,9 @@ void
 mint_copy_slot_release(void)
 {
 	mint_lock_release(&slot_lock);
+	/* the copy is over: the activity must not keep saying it copies */
+	if (mint_activity_pinned)
+		pgstat_report_activity(STATE_RUNNING, "pg_mint: after a copy");
 	mint_activity_clear();
 }
 
@@ -287,6 +290,7 @@ mint_activity(PG_FUNCTION_ARGS)
 						"                        THEN pg_catalog.substr(a.query, pg_catalog.length(l.n)" PLUS "19)::pg_catalog.jsonb"
 						"                   END AS j) x"
 						" WHERE a.backend_type OPERATOR(pg_catalog.~~) 'pg\\_mint%' AND x.j IS NOT NULL"
+						"   AND a.state" EQ "'active'"
 						" ORDER BY 8 NULLS FIRST, a.pid",
 						true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "reading pg_stat_activity failed");

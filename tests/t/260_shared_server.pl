@@ -280,6 +280,12 @@ is(build_template($node, 'mt', 'v1', $schema, user => 'mallory'), 'build', 'mall
 		'f_a1,f_m1,f_a2,f_m2', '3: copies ran in arrival order, across roles and templates');
 	$adv->quit;
 
+	# an executor that finished its copy (its session still open) is not listed
+	my $live = $node->background_psql('postgres', extra_params => [ '-U', 'alice' ]);
+	is($live->query_safe("SELECT mint.clone('at', 'f_live')"), 'f_live', '3: a clone from a session that stays open');
+	is(val($node, 'SELECT count(*) FROM mint.activity'), '0', '3: ... mint.activity is empty once it is done');
+	$live->quit;
+
 	# a copier terminated mid-copy frees its slot
 	$holder->query_safe("BEGIN; COMMENT ON DATABASE at IS 'hold'");
 	my $k = start_psql($node, ["SELECT mint.clone('at', 'f_k1')"], user => 'alice');
