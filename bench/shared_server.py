@@ -225,6 +225,12 @@ def run_config(a, admission, workdir):
                  " AND lease_expires > now()", (a.prefix + "%",))[0][0] == 0:
             break
         time.sleep(0.2)
+    # and once the workers of killed jobs have noticed and finished what they were doing
+    while time.time() < end_by:
+        if q(su, "SELECT count(*) FROM pg_stat_activity WHERE backend_type IN ('pg_mint worker', 'pg_mint pool')"
+                 " AND state = 'active'")[0][0] == 0:
+            break
+        time.sleep(0.2)
     before_gc = q(su, left_sql, (a.prefix + "%",))[0][0]
     q(su, "SET statement_timeout = '120s'")
     q(su, "SELECT count(*) FROM mint.gc()")
@@ -332,6 +338,7 @@ def main():
         q(su, "SET statement_timeout = '120s'")
         q(su, "SELECT mint.drop(datname) FROM mint.databases WHERE datname LIKE %s ORDER BY kind = 'template'",
           (a.prefix + "%",))
+        q(su, "SELECT mint.set_quota(%s::regrole, NULL, NULL)", (a.role,))
         su.close()
         for f in os.listdir(workdir):
             os.unlink(os.path.join(workdir, f))

@@ -21,6 +21,7 @@
 #include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
@@ -85,6 +86,35 @@ strategy_clause(int strategy, const char *from, Oid from_oid)
 }
 
 /*
+ * An autovacuum worker visiting the database makes TerminateOtherDBBackends()
+ * (and so DROP DATABASE ... WITH (FORCE)) fail for a role that is not a
+ * superuser, with 42501: the worker runs as no role the caller may signal.
+ * Fresh clones attract autovacuum (seen under load: a CI job's mint.drop
+ * failed).  CountOtherDBBackends() tells autovacuum workers on the database
+ * to exit, as a plain DROP DATABASE does, and waits (at most 5 s) until the
+ * database is empty; called only when one is there.
+ */
+static void
+autovacuum_away(Oid oid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+	bool		present;
+	int			nbackends;
+	int			nprepared;
+
+	values[0] = ObjectIdGetDatum(oid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	present = mint_spi_run("SELECT 1 FROM pg_catalog.pg_stat_activity a"
+						   " WHERE a.datid" EQ "$1 AND a.backend_type" EQ "'autovacuum worker'",
+						   1, types, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed > 0;
+	SPI_finish();
+	if (present)
+		(void) CountOtherDBBackends(oid, &nbackends, &nprepared);
+}
+
+/*
  * Terminate the other sessions on a database (with the caller's privileges:
  * TerminateOtherDBBackends refuses to signal what the caller could not) and
  * wait until they are gone, polling every millisecond up to the
@@ -98,6 +128,7 @@ mint_terminate_sessions(const char *name, Oid oid, int timeout_ms)
 
 	if (CountDBBackends(oid) == 0)
 		return;
+	autovacuum_away(oid);
 	TerminateOtherDBBackends(oid);
 	while (CountDBBackends(oid) > 0)
 	{
@@ -198,7 +229,10 @@ drop_or_restore(const char *name, Oid oid, const char *restore_state, bool was_t
 	{
 		mint_xact_begin();
 		if (get_database_oid(name, true) == oid)
+		{
+			autovacuum_away(oid);
 			mint_exec(psprintf("DROP DATABASE %s WITH (FORCE)", quote_identifier(name)));
+		}
 		mint_xact_commit();
 	}
 	PG_CATCH();
