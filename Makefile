@@ -1,7 +1,7 @@
 # pg_mint -- top-level Makefile (PGXS).  Builds the extension and the CLI.
 #
 #   make                 build extension (pg_mint.so) and CLI (cli/pg_mint)
-#   make install         install both (CLI goes to `pg_config --bindir`)
+#   make install         install both (CLI and its man page: `pg_config --bindir`, `--mandir`)
 #   make installcheck    pg_regress + isolation suites against a running server
 #   make test            everything, from a fresh machine, on a throwaway cluster
 #   make bench-check     benchmark smoke run (bench/run --quick, no numbers checked)
@@ -34,6 +34,7 @@ OBJS = \
 	extension/refill.o \
 	extension/worker_name.o \
 	extension/sha256.o \
+	extension/prefault.o \
 	extension/admission.o \
 	extension/quota.o \
 	extension/leases.o
@@ -73,13 +74,18 @@ endif
 cli/pg_mint: $(CLI_SRCS) $(CLI_HDRS)
 	$(CC) $(CLI_CFLAGS) -o $@ $(CLI_SRCS) $(CLI_LDFLAGS)
 
+# the man page goes where the server's own are (`pg_config --mandir`);
+# `make MINT_MANDIR=/usr/local/share/man install` puts it on man's default path
+MINT_MANDIR ?= $(mandir)
+
 install-cli: cli/pg_mint
-	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(MKDIR_P) '$(DESTDIR)$(bindir)' '$(DESTDIR)$(MINT_MANDIR)/man1'
 	$(INSTALL_PROGRAM) cli/pg_mint '$(DESTDIR)$(bindir)/pg_mint'
+	$(INSTALL_DATA) cli/pg_mint.1 '$(DESTDIR)$(MINT_MANDIR)/man1/pg_mint.1'
 
 uninstall: uninstall-cli
 uninstall-cli:
-	rm -f '$(DESTDIR)$(bindir)/pg_mint'
+	rm -f '$(DESTDIR)$(bindir)/pg_mint' '$(DESTDIR)$(MINT_MANDIR)/man1/pg_mint.1'
 
 clean: clean-cli
 clean-cli:

@@ -1,10 +1,16 @@
 #!/usr/bin/python3
-"""bench/readme_section.py -- print the README "performance" section body,
+"""bench/readme_section.py -- print the "performance" section of bench/README.md,
 built from bench/results/results.json (the latest `make bench` run).
 
     /usr/bin/python3 bench/readme_section.py [--results FILE]           # print it
-    /usr/bin/python3 bench/readme_section.py [--results FILE] --write   # replace the text between
-        <!-- SECTION:performance --> and <!-- /SECTION:performance --> in README.md
+    /usr/bin/python3 bench/readme_section.py [--results FILE] --write [--file MD]
+        # replace the text between <!-- SECTION:performance --> and
+        # <!-- /SECTION:performance --> in MD (default bench/README.md)
+    /usr/bin/python3 bench/readme_section.py [--results FILE] --check [--file MD]
+        # exit 1 when MD's section differs from what FILE renders
+
+The top-level README.md quotes a few of these numbers in its introduction,
+each with its settings and commit; the full tables live in bench/README.md.
 
 Every number is printed under the heading of the server configuration it was
 measured on (server defaults with fsync on, or test settings with fsync off).
@@ -66,7 +72,7 @@ def body(results):
     out = []
     w = out.append
     w("How long a test worker waits for a fresh database, measured side by side by `make bench` "
-      "(`bench/run`, results in `bench/results/results.md`). Two server configurations, each on its own "
+      "(`bench/run`, results in [`results/results.md`](results/results.md)). Two server configurations, each on its own "
       "throwaway cluster, one after the other: **server defaults** (`fsync=on`, `synchronous_commit=on`, "
       "as PostgreSQL ships) and **test settings** (`fsync=off`, `synchronous_commit=off`, as test servers "
       "often run). Every number below sits under the configuration it was measured on; ratios are to the "
@@ -107,7 +113,7 @@ def body(results):
             w("")
             out.extend(squeeze(sec[name]))
             w("")
-    w("![p50 vs template size per method, one panel per configuration](bench/results/chart.png)")
+    w("![p50 vs template size per method, one panel per configuration](results/chart.png)")
     w("")
     w("These numbers come from a 2-core machine shared with other jobs: read the ratios, which "
       "interleaving keeps fair, rather than the absolute times.")
@@ -124,17 +130,27 @@ def body(results):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", default=os.path.join(HERE, "results", "results.json"))
-    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--file", default=os.path.join(HERE, "README.md"),
+                    help="the Markdown file holding the section (default bench/README.md)")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true")
+    mode.add_argument("--check", action="store_true")
     a = ap.parse_args()
     text = body(a.results)
-    if not a.write:
+    if not (a.write or a.check):
         sys.stdout.write(text)
         return
-    path = os.path.join(ROOT, "README.md")
+    path = a.file
     readme = open(path).read()
     pat = re.compile(r"(<!-- SECTION:performance -->\n)(.*?)(<!-- /SECTION:performance -->)", re.S)
-    if len(pat.findall(readme)) != 1:
-        sys.exit("README.md: expected exactly one performance section")
+    found = pat.findall(readme)
+    if len(found) != 1:
+        sys.exit("%s: expected exactly one performance section, found %d" % (path, len(found)))
+    if a.check:
+        if found[0][1] != text:
+            sys.exit("%s: the performance section differs from what %s renders; "
+                     "run bench/readme_section.py --write" % (path, a.results))
+        return
     readme = pat.sub(lambda m: m.group(1) + text + m.group(3), readme)
     with open(path, "w") as fh:
         fh.write(readme)

@@ -30,7 +30,7 @@ static const char common_help[] =
 "  -?, --help                show this help, then exit\n";
 
 static const char footer[] =
-"\nFull reference: the \"CLI reference\" section of pg_mint's README.md.\n";
+"\nFull reference: man pg_mint, or docs/cli-reference.md in pg_mint's source.\n";
 
 void
 print_version(void)

@@ -283,6 +283,9 @@ typedef enum MintXact
 extern bool mint_in_worker;		/* this process is one of pg_mint's workers */
 extern bool mint_results_to_log;	/* no caller listens: results go to the server log */
 extern void mint_worker_become(Oid role, int sec_context);
+
+/* prefault.c */
+extern void mint_prefault_buffer_pool(void);
 extern void mint_worker_sigterm(SIGNAL_ARGS);
 extern void mint_worker_finishing(void);
 extern bool mint_worker_stop_requested(void);

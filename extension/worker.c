@@ -74,6 +74,8 @@ worker_start(const WorkerIdentity *who)
 {
 	BackgroundWorkerInitializeConnectionByOid(who->dboid, who->session_userid,
 											  MINT_BGW_CONN_FLAGS);
+	/* every worker copies or scans the buffer pool: map it in one call */
+	mint_prefault_buffer_pool();
 	mint_worker_become(who->current_userid, who->sec_context);
 }
 

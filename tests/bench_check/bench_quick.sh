@@ -3,7 +3,8 @@
 # results.  No timing assertions: only that both configurations ran with the
 # settings they claim, that every row was measured (or skipped for a stated
 # reason), that the per-test suite ran per method, that results.json holds the
-# raw timings, and that bench/readme_section.py can render them.
+# raw timings, that bench/readme_section.py can render them, and that
+# bench/README.md holds the section the committed results render.
 set -uo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -81,6 +82,8 @@ sys.exit(1 if bad else 0)
 PY
 [ $? -eq 0 ] || fail=1
 
+check "bench/README.md holds what the committed bench/results/results.json renders" \
+  /usr/bin/python3 bench/readme_section.py --check
 check "bench/readme_section.py renders these results" \
   bash -c "/usr/bin/python3 bench/readme_section.py --results '$json' | grep -q 'configuration'"
 if command -v gnuplot >/dev/null 2>&1; then
