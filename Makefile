@@ -6,7 +6,8 @@
 #   make test            everything, from a fresh machine, on a throwaway cluster
 #   make bench-check     benchmark smoke run (bench/run --quick, no numbers checked)
 #   make demo            build a template once and clone it for 4 workers
-#   make bench           benchmarks (bench/run; BENCH_ARGS="--sizes 14,85 ..." passes options)
+#   make bench           benchmarks (bench/run; BENCH_ARGS="--sizes 14,85 ..." passes options),
+#                        then the one-server load test (bench/shared_server; SHARED_SERVER_ARGS)
 #   make test-matrix     build and test on PostgreSQL 13..18 (tests/matrix)
 
 EXTENSION  = pg_mint
@@ -122,3 +123,4 @@ demo:
 
 bench:
 	bash bench/run $(BENCH_ARGS)
+	bash bench/shared_server $(SHARED_SERVER_ARGS)
