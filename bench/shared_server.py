@@ -291,7 +291,7 @@ def main():
     ap.add_argument("--spares", type=int, default=8)
     ap.add_argument("--rows", type=int, default=2000, help="rows in each of the template's 20 tables")
     ap.add_argument("--lease", type=int, default=20, help="lease of every clone, seconds")
-    ap.add_argument("--admission", default="2,0", help="values of pg_mint.max_concurrent_copies to run")
+    ap.add_argument("--admission", default="4,0", help="values of pg_mint.max_concurrent_copies to run")
     ap.add_argument("--quota-databases", type=int, default=None, help="default: jobs x workers x 2 + spares + 4")
     ap.add_argument("--quota-bytes", type=int, default=None, help="default: 40 MB per allowed database")
     ap.add_argument("--deadline", type=float, default=900, help="seconds per configuration")

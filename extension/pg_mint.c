@@ -44,7 +44,7 @@ int			mint_executor_idle_timeout_ms = 10000;
 int			mint_template_versions_kept = 3;
 char	   *mint_run = NULL;
 int			mint_lease_s = 0;
-int			mint_max_concurrent_copies = 2;
+int			mint_max_concurrent_copies = 4;
 
 /* the run the next background worker carries (launcher.c copies it) */
 const char *mint_params_run = NULL;
@@ -134,7 +134,7 @@ _PG_init(void)
 							"How many CREATE DATABASE copies pg_mint runs at once in the whole cluster.",
 							"Copies beyond it queue in arrival order (mint.activity), bounded by the "
 							"caller's lock_timeout and statement_timeout. 0 turns admission control off.",
-							&mint_max_concurrent_copies, 2, 0, 1000,
+							&mint_max_concurrent_copies, 4, 0, 1000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("pg_mint");
