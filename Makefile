@@ -10,7 +10,8 @@
 #   make test            everything, from a fresh machine, on a throwaway cluster
 #   make bench-check     benchmark smoke run (bench/run --quick, no numbers checked)
 #   make demo            build a template once and clone it for 4 workers
-#   make bench           benchmarks (bench/run; BENCH_ARGS="--sizes 14,85 ..." passes options)
+#   make bench           benchmarks (bench/run; BENCH_ARGS="--sizes 14,85 ..." passes options),
+#                        then the one-server load test (bench/shared_server; SHARED_SERVER_ARGS)
 #   make test-matrix     build and test on PostgreSQL 13..18 (tests/matrix)
 
 EXTENSION  = pg_mint
@@ -40,7 +41,10 @@ OBJS = \
 	extension/refill.o \
 	extension/worker_name.o \
 	extension/sha256.o \
-	extension/prefault.o
+	extension/prefault.o \
+	extension/admission.o \
+	extension/quota.o \
+	extension/leases.o
 DATA = $(wildcard sql/pg_mint--*.sql)
 PGFILEDESC = "pg_mint - per-worker test databases cloned from a template"
 
@@ -181,6 +185,7 @@ demo:
 
 bench:
 	bash bench/run $(BENCH_ARGS)
+	bash bench/shared_server $(SHARED_SERVER_ARGS)
 
 # PGXN's release archive: pg_mint-X.Y.Z.zip of the committed tree (HEAD), every
 # path under pg_mint-X.Y.Z/; META.json's version must be X.Y.Z

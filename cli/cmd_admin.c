@@ -293,3 +293,56 @@ cmd_gc(int argc, char **argv, int start)
 	PQfinish(conn);
 	return EXIT_OK;
 }
+
+/* pg_mint renew NAME... [--ttl DURATION]: mint.renew, prints each new expiry */
+int
+cmd_renew(int argc, char **argv, int start)
+{
+	WordList	names = {0};
+	const char *ttl = NULL;
+	const OptSpec options[] = {CONN_OPTIONS, OPT_STR("ttl", &ttl), OPT_TABLE_END};
+	const CommandLine cl = {"renew", options, {NULL}, EXTRA_TO_LIST, &names, DASHDASH_TO_LIST};
+	int			i,
+				rc = EXIT_OK;
+	PGconn	   *conn;
+
+	parse_command_line(&cl, argc, argv, start);
+	if (names.n == 0)
+		usage_error("renew", "no database NAME given");
+	if (ttl && ttl[0] == '\0')
+		usage_error("renew", "--ttl must not be empty");
+
+	conn = mint_connect();
+	require_extension(conn);
+	for (i = 0; i < names.n; i++)
+	{
+		const char *params[2] = {names.items[i], ttl};
+		PGresult   *res;
+		QueryStatus st = query_interruptible(conn, "SELECT mint.renew($1, $2::pg_catalog.interval)",
+											 2, params, 0, &res);
+
+		if (st == Q_INTERRUPTED)
+		{
+			log_error("interrupted by signal %d: the renewal of \"%s\" was canceled", signal_received(), names.items[i]);
+			PQclear(res);
+			PQfinish(conn);
+			return 128 + signal_received();
+		}
+		if (st != Q_OK)
+		{
+			char	   *ctx = xasprintf("could not renew the lease of \"%s\"", names.items[i]);
+
+			report_error(conn, res, ctx);
+			free(ctx);
+			rc = EXIT_RUNTIME;
+			PQclear(res);
+			if (PQstatus(conn) != CONNECTION_OK)
+				break;
+			continue;
+		}
+		printf("%s\t%s\n", names.items[i], PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	PQfinish(conn);
+	return rc;
+}

@@ -24,12 +24,13 @@ typedef struct Target
 	const char *fp_str;			/* --fingerprint */
 	WordList	fp_files;		/* --fingerprint-files */
 	char	   *fingerprint;	/* the version to clone, or NULL: the only one */
+	const char *ttl;			/* --ttl: the clone's lease (pg_mint 1.3) */
 } Target;
 
 /* --base, --worker, --run and the version, bound to a Target */
 #define TARGET_OPTIONS(t) OPT_STR("base", &(t).base), OPT_STR("worker", &(t).worker), \
 	OPT_STR("run", &(t).run), OPT_STR("fingerprint", &(t).fp_str), \
-	{"fingerprint-files", 0, OPT_LIST, &(t).fp_files, 0, NULL}
+	{"fingerprint-files", 0, OPT_LIST, &(t).fp_files, 0, NULL}, OPT_STR("ttl", &(t).ttl)
 
 static void
 check_target(const char *command, Target *t)
@@ -48,6 +49,8 @@ check_target(const char *command, Target *t)
 		usage_error(command, "TARGET must not be empty");
 	if (t->base && t->base[0] == '\0')
 		usage_error(command, "--base must not be empty");
+	if (t->ttl && t->ttl[0] == '\0')
+		usage_error(command, "--ttl must not be empty");
 	if (worker_given && !t->base)
 		usage_error(command, "--worker needs --base");
 	if (t->base && !worker_given)
@@ -77,6 +80,16 @@ do_clone(PGconn *conn, const Target *t)
 	if (t->run)
 		PQclear(query_or_die(conn, "SELECT pg_catalog.set_config('pg_mint.run', $1, false)",
 							 1, &t->run, "could not set pg_mint.run"));
+	/*
+	 * --ttl: the lease of this session's clones (pg_mint.lease), given as an
+	 * interval ('30 minutes', '2h'); the library is loaded first so that a
+	 * bad value fails here instead of being dropped with a warning.
+	 */
+	if (t->ttl)
+		PQclear(query_or_die(conn, "SELECT mint.worker_name('a', 'b'), pg_catalog.set_config('pg_mint.lease',"
+							 " (pg_catalog.ceil(pg_catalog.date_part('epoch', $1::pg_catalog.interval)))::pg_catalog.int8::pg_catalog.text,"
+							 " false)",
+							 1, &t->ttl, "could not set the lease (--ttl)"));
 	/* without a run or a version, the SQL of pg_mint 1.1 */
 	params[n++] = t->tmpl;
 	if (t->target)

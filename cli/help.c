@@ -57,6 +57,8 @@ help_main(FILE *f)
 			"  run TEMPLATE --base BASE [--worker W] [--keep] -- COMMAND [ARG]...\n"
 			"                       run COMMAND against a fresh copy, then drop it\n"
 			"  drop NAME...         drop databases that pg_mint made\n"
+			"  renew NAME... [--ttl DURATION]\n"
+			"                       extend the lease of clones (pg_mint 1.3)\n"
 			"  list [--json]        list the databases pg_mint manages\n"
 			"  gc [--older-than DURATION] [--dry-run] [--run RUN | --all-runs]\n"
 			"                       drop what crashed or finished runs left behind\n"
@@ -136,6 +138,8 @@ static const CommandHelp command_help[] = {
 		"                            env: export lines for eval (DATABASE_URL when a\n"
 		"                            URL is known, and PGDATABASE)\n"
 		"      --url=URL             URL to rewrite (default: $DATABASE_URL)\n"
+		"      --ttl=DURATION        give the copy a lease ('30 minutes', '2h'): mint.gc()\n"
+		"                            drops it once expired (pg_mint 1.3)\n"
 		"\nCtrl-C cancels the server call.\n"},
 	{"run",
 		"%s run runs COMMAND against a fresh copy of a template, then drops it.\n\n"
@@ -156,6 +160,13 @@ static const CommandHelp command_help[] = {
 		"      --keep                do not drop the copy afterwards\n"
 		"      --url=URL             URL to rewrite (default: $DATABASE_URL)\n"
 		"\nExit status: COMMAND's status (128+N if it is killed by signal N).\n"},
+	{"renew",
+		"%s renew extends the lease of clones (mint.renew); prints each new expiry.\n\n"
+		"Usage:\n"
+		"  %s renew NAME... [--ttl DURATION] [OPTION]...\n\n"
+		"Options:\n"
+		"      --ttl=DURATION        the new time to live ('30 minutes'); default: the\n"
+		"                            clone's own, else pg_mint.lease\n"},
 	{"drop",
 		"%s drop drops databases that pg_mint made (mint.drop).\n\n"
 		"Usage:\n"

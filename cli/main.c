@@ -21,6 +21,7 @@ static const Command commands[] = {
 	{"clone", cmd_clone},
 	{"run", cmd_run},
 	{"drop", cmd_drop},
+	{"renew", cmd_renew},
 	{"list", cmd_list},
 	{"gc", cmd_gc},
 	{"url", cmd_url},

@@ -412,6 +412,7 @@ int			cmd_template(int argc, char **argv, int start);
 int			cmd_clone(int argc, char **argv, int start);
 int			cmd_run(int argc, char **argv, int start);
 int			cmd_drop(int argc, char **argv, int start);
+int			cmd_renew(int argc, char **argv, int start);
 int			cmd_list(int argc, char **argv, int start);
 int			cmd_gc(int argc, char **argv, int start);
 int			cmd_url(int argc, char **argv, int start);

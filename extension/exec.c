@@ -61,10 +61,17 @@ mint_trace_start(TimestampTz t)
 	trace_last = t != 0 ? t : GetCurrentTimestamp();
 }
 
+bool		mint_results_to_log = false;
+
 /* Answers to the caller, beside the redirected errors and notices. */
 void
 mint_send_result(const char *result)
 {
+	if (mint_results_to_log)
+	{
+		ereport(LOG, (errmsg("pg_mint janitor dropped database \"%s\"", result)));
+		return;
+	}
 	(void) pq_putmessage(MINT_MSG_RESULT, result, strlen(result) + 1);
 }
 
@@ -72,12 +79,16 @@ mint_send_result(const char *result)
 void
 mint_send_accepted(void)
 {
+	if (mint_results_to_log)
+		return;
 	(void) pq_putmessage(MINT_MSG_ACCEPTED, "", 1);
 }
 
 void
 mint_send_done(void)
 {
+	if (mint_results_to_log)
+		return;
 	(void) pq_putmessage(MINT_MSG_DONE, "", 1);
 }
 
@@ -189,7 +200,8 @@ mint_exec(const char *sql)
 	ps->stmt_location = rs->stmt_location;
 	ps->stmt_len = rs->stmt_len;
 
-	pgstat_report_activity(STATE_RUNNING, sql);
+	if (!mint_activity_pinned)
+		pgstat_report_activity(STATE_RUNNING, sql);
 	mint_ProcessUtility(ps, sql, PROCESS_UTILITY_TOPLEVEL, None_Receiver);
 	CommandCounterIncrement();
 }
@@ -211,7 +223,7 @@ exec_node(Node *stmt, const char *sql, MintXact xact)
 	ps->utilityStmt = stmt;
 	ps->stmt_location = -1;
 	ps->stmt_len = 0;
-	if (xact == MINT_XACT_OWN)
+	if (xact == MINT_XACT_OWN && !mint_activity_pinned)
 		pgstat_report_activity(STATE_RUNNING, sql);
 	mint_ProcessUtility(ps, sql, xact == MINT_XACT_CALLER ? PROCESS_UTILITY_QUERY : PROCESS_UTILITY_TOPLEVEL,
 						None_Receiver);

@@ -433,6 +433,8 @@ run_in_worker(MintOp op, const char *template_name, Oid tpl_oid,
 	p->terminate_timeout_ms = mint_terminate_timeout_ms;
 	strlcpy(p->run, mint_params_run ? mint_params_run : "", NAMEDATALEN);
 	p->versions_kept = mint_template_versions_kept;
+	p->lease_us = mint_job_lease_us;
+	p->lock_timeout_ms = LockTimeout;
 	p->older_than_us = older_than_us;
 	p->flags = flags;
 	if (template_name)

@@ -197,6 +197,14 @@ mint_objects(void)
 	/* 1.2 added template versions and runs; before ALTER EXTENSION UPDATE, 1.1's rules */
 	objects.has_versions = get_attnum(objects.registry, "version_of") != InvalidAttrNumber &&
 		get_attnum(objects.registry, "run") != InvalidAttrNumber;
+	/* 1.3 added leases, quotas and metrics */
+	objects.has_shared = get_attnum(objects.registry, "lease_expires") != InvalidAttrNumber &&
+		OidIsValid(get_relname_relid("quota_config", objects.nsp));
+	if (objects.has_shared)
+	{
+		objects.quota_config = member_table("quota_config");
+		objects.stat_events = member_table("stat_events");
+	}
 	objects.valid = true;
 	return &objects;
 }

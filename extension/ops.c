@@ -246,6 +246,7 @@ op_finish(MintParams *p)
 	mint_xact_begin();
 	mint_exec(psprintf("ALTER DATABASE %s IS_TEMPLATE true", quote_identifier(tpl)));
 	mint_registry_set(oid, tpl, "ready");
+	mint_stat_build(oid);
 	mint_xact_commit();
 
 	mint_send_done();
@@ -340,8 +341,20 @@ op_clone(MintParams *p)
 	new_name = mint_private_name("new");
 	mint_lock_init(&new_lock, new_name, ExclusiveLock);
 	(void) mint_lock_try(&new_lock);
-	new_oid = mint_create_registered(new_name, tpl, false, "clone", "building", name, tpl_oid,
-									 fingerprint, p->strategy, NULL, p->run);
+	/* the copy replaces old_oid: the quota counts one of them, activity shows the target */
+	mint_job_replacing = old_oid;
+	mint_job_display_target = target;
+	PG_TRY();
+	{
+		new_oid = mint_create_registered(new_name, tpl, false, "clone", "building", name, tpl_oid,
+										 fingerprint, p->strategy, NULL, p->run);
+	}
+	PG_FINALLY();
+	{
+		mint_job_replacing = InvalidOid;
+		mint_job_display_target = NULL;
+	}
+	PG_END_TRY();
 	strlcpy(cleanup_name, new_name, NAMEDATALEN);
 	cleanup_oid = new_oid;
 	mint_trace("CREATE DATABASE");
@@ -409,6 +422,10 @@ typedef struct GcRow
 	char		version_of[NAMEDATALEN];	/* templates: the template it is a version of */
 	char	   *fingerprint;
 	char		last_used[40];
+	bool		has_lease;		/* clones: a lease governs it, not older_than */
+	bool		lease_expired;
+	char		lease_expires[40];
+	char		template_name[NAMEDATALEN];
 } GcRow;
 
 /* false (with a NOTICE) when something that outlives sessions uses r */
@@ -537,6 +554,24 @@ gc_row_still_there(GcRow *r)
 	return there;
 }
 
+/* under r's name lock: has its lease still expired (nobody renewed it meanwhile)? */
+static bool
+gc_lease_expired(Oid datid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+	char	   *row[1];
+	bool		expired;
+
+	mint_xact_begin();
+	values[0] = ObjectIdGetDatum(datid);
+	expired = mint_registry_exec("SELECT 1 FROM mint.registry WHERE datid" EQ "$1"
+								 " AND lease_expires" LT "pg_catalog.clock_timestamp()",
+								 1, types, values, NULL, row, 1) > 0;
+	mint_xact_commit();
+	return expired;
+}
+
 static void
 op_gc(MintParams *p)
 {
@@ -603,7 +638,13 @@ op_gc(MintParams *p)
 					 "       COALESCE(u.rank" GT "$2 AND u.used" LT "$1, false),"
 					 "       COALESCE(r.j OPERATOR(pg_catalog.->>) 'version_of', r.datname),"
 					 "       COALESCE(r.fingerprint, ''),"
-					 "       COALESCE(pg_catalog.to_char(u.used, 'YYYY-MM-DD HH24:MI:SS'), '')"
+					 "       COALESCE(pg_catalog.to_char(u.used, 'YYYY-MM-DD HH24:MI:SS'), ''),"
+					 "       (r.j OPERATOR(pg_catalog.->>) 'lease_expires') IS NOT NULL,"
+					 "       COALESCE((r.j OPERATOR(pg_catalog.->>) 'lease_expires')::pg_catalog.timestamptz"
+					 "                " LT "pg_catalog.clock_timestamp(), false),"
+					 "       COALESCE(pg_catalog.to_char((r.j OPERATOR(pg_catalog.->>) 'lease_expires')::pg_catalog.timestamptz,"
+					 "                                   'YYYY-MM-DD HH24:MI:SS'), ''),"
+					 "       COALESCE(r.template, '')"
 					 "  FROM r LEFT JOIN pg_catalog.pg_database d ON d.oid" EQ "r.datid"
 					 "       LEFT JOIN u ON u.datid" EQ "r.datid"
 					 " ORDER BY r.created_at",
@@ -631,6 +672,10 @@ op_gc(MintParams *p)
 		strlcpy(rows[i].version_of, SPI_getvalue(t, d, 12), NAMEDATALEN);
 		rows[i].fingerprint = MemoryContextStrdup(TopMemoryContext, SPI_getvalue(t, d, 13));
 		strlcpy(rows[i].last_used, SPI_getvalue(t, d, 14), sizeof(rows[i].last_used));
+		rows[i].has_lease = DatumGetBool(SPI_getbinval(t, d, 15, &isnull));
+		rows[i].lease_expired = DatumGetBool(SPI_getbinval(t, d, 16, &isnull));
+		strlcpy(rows[i].lease_expires, SPI_getvalue(t, d, 17), sizeof(rows[i].lease_expires));
+		strlcpy(rows[i].template_name, SPI_getvalue(t, d, 18), NAMEDATALEN);
 	}
 	SPI_finish();
 	mint_xact_commit();
@@ -705,6 +750,13 @@ op_gc(MintParams *p)
 			else if (strcmp(r->kind, "template") == 0 && r->old_version)
 				reason = psprintf("version \"%s\" of template \"%s\" last used %s, beyond the %d newest kept",
 								  r->fingerprint, r->version_of, r->last_used, p->versions_kept);
+			else if (strcmp(r->kind, "clone") == 0 && r->has_lease)
+			{
+				/* a lease governs it, whatever its age: gone once expired */
+				if (r->lease_expired && gc_lease_expired(r->datid) &&
+					((p->flags & MINT_FLAG_TERMINATE) || CountDBBackends(r->datid) == 0))
+					reason = psprintf("lease expired %s", r->lease_expires);
+			}
 			else if (strcmp(r->kind, "clone") == 0 && r->old_enough &&
 					 CountDBBackends(r->datid) == 0)
 				reason = psprintf("idle clone created %s", r->created_at);
@@ -715,6 +767,13 @@ op_gc(MintParams *p)
 				;				/* nothing to do, or skipped with a NOTICE */
 			else if (p->flags & MINT_FLAG_DRY_RUN)
 				mint_send_result(psprintf("%s\t%s", r->datname, reason));
+			else if (strcmp(r->kind, "clone") == 0 && r->has_lease &&
+					 (p->flags & MINT_FLAG_TERMINATE))
+			{
+				/* asked to: its sessions are terminated, with the caller's rights */
+				mint_drop_registered(r->datname, r->datid);
+				dropped = true;
+			}
 			else if (strcmp(r->kind, "clone") == 0 && strcmp(r->state, "ready") == 0)
 				dropped = gc_drop_if_idle(r);	/* re-checked under lock */
 			else
@@ -744,11 +803,29 @@ op_gc(MintParams *p)
 		mint_lock_release(&lock);
 
 		if (dropped)
+		{
+			if (r->has_lease)
+			{
+				mint_xact_begin();
+				mint_stat_event("lease_expired", r->template_name[0] ? r->template_name : NULL, 0,
+								GetUserId());
+				mint_xact_commit();
+			}
 			mint_send_result(r->datname);
+		}
 	}
 	/* pools of templates that are gone (dropped by hand, say) go too */
 	if (!(p->flags & MINT_FLAG_DRY_RUN))
+	{
 		forget_orphan_pools();
+		/* metric samples are kept 30 days */
+		mint_xact_begin();
+		if (mint_objects()->has_shared)
+			(void) mint_registry_exec("DELETE FROM mint.stat_events"
+									  " WHERE at" LT "(pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) '30 days'::pg_catalog.interval)",
+									  0, NULL, NULL, NULL, NULL, 0);
+		mint_xact_commit();
+	}
 	mint_send_done();
 }
 

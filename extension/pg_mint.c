@@ -43,6 +43,8 @@ int			mint_terminate_timeout_ms = 10000;
 int			mint_executor_idle_timeout_ms = 10000;
 int			mint_template_versions_kept = 3;
 char	   *mint_run = NULL;
+int			mint_lease_s = 0;
+int			mint_max_concurrent_copies = 4;
 
 /* the run the next background worker carries (launcher.c copies it) */
 const char *mint_params_run = NULL;
@@ -121,6 +123,19 @@ _PG_init(void)
 							"newest use first, once nothing cloned them for older_than.",
 							&mint_template_versions_kept, 3, 1, 1000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_mint.lease",
+							"Lease (time to live) of every clone this session makes.",
+							"mint.gc() drops a clone whose lease expired, whatever its age; "
+							"mint.renew(target) extends it. 0 (the default) gives no lease. "
+							"Set it per role with ALTER ROLE ... SET pg_mint.lease = '2h'.",
+							&mint_lease_s, 0, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_mint.max_concurrent_copies",
+							"How many CREATE DATABASE copies pg_mint runs at once in the whole cluster.",
+							"Copies beyond it queue in arrival order (mint.activity), bounded by the "
+							"caller's lock_timeout and statement_timeout. 0 turns admission control off.",
+							&mint_max_concurrent_copies, 4, 0, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("pg_mint");
 #else
@@ -524,8 +539,29 @@ clone_source(const char *tpl, const char *fp, MintLock *vlock, MintLock *tlock)
  * mint.clone(template text, target text) RETURNS name
  * mint.clone(template text, target text, fingerprint text) RETURNS name
  */
+static int64 interval_to_usecs(Interval *iv);
+
+/* the lease of a clone made now: ttl argument ttl_arg (-1: none), else pg_mint.lease */
+static int64
+clone_lease(FunctionCallInfo fcinfo, int ttl_arg)
+{
+	if (ttl_arg >= 0 && !PG_ARGISNULL(ttl_arg))
+	{
+		Interval   *iv = PG_GETARG_INTERVAL_P(ttl_arg);
+		int64		us = interval_to_usecs(iv);
+
+		if (us <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ttl must be positive"),
+					 errhint("Give a time to live such as '30 minutes', or NULL for pg_mint.lease.")));
+		return us;
+	}
+	return (int64) mint_lease_s * USECS_PER_SEC;
+}
+
 static Datum
-clone_common(FunctionCallInfo fcinfo, const char *fp)
+clone_common(FunctionCallInfo fcinfo, const char *fp, int ttl_arg)
 {
 	char	   *tpl = mint_arg_name(fcinfo, 0, "template");
 	char	   *target = mint_arg_name(fcinfo, 1, "target");
@@ -537,6 +573,7 @@ clone_common(FunctionCallInfo fcinfo, const char *fp)
 	Name		result;
 
 	mint_trace_start(0);
+	mint_job_lease_us = clone_lease(fcinfo, ttl_arg);
 	if (strcmp(tpl, target) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -576,6 +613,7 @@ clone_common(FunctionCallInfo fcinfo, const char *fp)
 	PG_FINALLY();
 	{
 		mint_params_run = NULL;
+		mint_job_lease_us = 0;
 		mint_lock_release(&glock);
 		mint_lock_release(&vlock);
 		mint_lock_release(&tlock);
@@ -591,7 +629,23 @@ PG_FUNCTION_INFO_V1(mint_clone);
 Datum
 mint_clone(PG_FUNCTION_ARGS)
 {
-	return clone_common(fcinfo, NULL);
+	return clone_common(fcinfo, NULL, -1);
+}
+
+/* mint.clone(template text, target text, ttl interval) */
+PG_FUNCTION_INFO_V1(mint_clone_lease);
+Datum
+mint_clone_lease(PG_FUNCTION_ARGS)
+{
+	return clone_common(fcinfo, NULL, 2);
+}
+
+/* mint.clone(template text, target text, fingerprint text, ttl interval): NULL fingerprint = the session's */
+PG_FUNCTION_INFO_V1(mint_clone_version_lease);
+Datum
+mint_clone_version_lease(PG_FUNCTION_ARGS)
+{
+	return clone_common(fcinfo, PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)), 3);
 }
 
 PG_FUNCTION_INFO_V1(mint_clone_version);
@@ -603,7 +657,7 @@ mint_clone_version(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("fingerprint must not be NULL"),
 				 errhint("Pass '' for the version built without a fingerprint, or call mint.clone(template, target).")));
-	return clone_common(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	return clone_common(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(2)), -1);
 }
 
 /* ---- mint.drop(target text) RETURNS boolean ------------------------------- */
@@ -692,6 +746,7 @@ gc_common(FunctionCallInfo fcinfo, bool dry_run)
 	Tuplestorestate *tupstore;
 	MemoryContext oldcxt;
 	char	   *run = NULL;
+	int			flags = dry_run ? MINT_FLAG_DRY_RUN : 0;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		(rsinfo->allowedModes & SFRM_Materialize) == 0)
@@ -708,7 +763,17 @@ gc_common(FunctionCallInfo fcinfo, bool dry_run)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("older_than must not be negative")));
-	if (PG_NARGS() > 1)
+	if (PG_NARGS() > 1 && get_fn_expr_argtype(fcinfo->flinfo, 1) == BOOLOID)
+	{
+		/* mint.gc(older_than, terminate) */
+		if (PG_ARGISNULL(1))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("terminate must not be NULL")));
+		if (PG_GETARG_BOOL(1))
+			flags |= MINT_FLAG_TERMINATE;
+	}
+	else if (PG_NARGS() > 1)
 	{
 		/* mint.gc(older_than, run): this run's clones only */
 		if (PG_ARGISNULL(1))
@@ -735,7 +800,7 @@ gc_common(FunctionCallInfo fcinfo, bool dry_run)
 		int			nheld = mint_held_databases(&held);
 
 		mint_params_run = run;
-		mint_run_gc_in_worker(us, dry_run ? MINT_FLAG_DRY_RUN : 0, nheld, held,
+		mint_run_gc_in_worker(us, flags, nheld, held,
 							  collect_result, &results);
 	}
 	PG_FINALLY();
@@ -776,6 +841,33 @@ Datum
 mint_gc(PG_FUNCTION_ARGS)
 {
 	return gc_common(fcinfo, false);
+}
+
+/*
+ * mint.janitor(older_than interval DEFAULT '1 hour', terminate boolean
+ * DEFAULT false) RETURNS boolean: mint.gc() started in a background worker
+ * (as the caller), without waiting for it.
+ */
+PG_FUNCTION_INFO_V1(mint_janitor);
+Datum
+mint_janitor(PG_FUNCTION_ARGS)
+{
+	int64		us;
+	int			flags = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("older_than and terminate must not be NULL")));
+	us = interval_to_usecs(PG_GETARG_INTERVAL_P(0));
+	if (us < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("older_than must not be negative")));
+	if (PG_GETARG_BOOL(1))
+		flags |= MINT_FLAG_TERMINATE;
+	(void) mint_objects();
+	PG_RETURN_BOOL(mint_start_janitor(us, flags));
 }
 
 PG_FUNCTION_INFO_V1(mint_gc_preview);

@@ -96,6 +96,7 @@ typedef struct MintExecShared
 /* MintParams.flags */
 #define MINT_FLAG_NO_POOL	0x01	/* the caller already tried the pool */
 #define MINT_FLAG_DRY_RUN	0x02	/* gc: report, drop nothing */
+#define MINT_FLAG_TERMINATE	0x04	/* gc: terminate sessions on expired leases */
 
 /* values of pg_mint.strategy */
 typedef enum MintStrategy
@@ -136,6 +137,8 @@ typedef struct MintParams
 	char		target[NAMEDATALEN];
 	char		run[NAMEDATALEN];	/* clone: the caller's run; gc: the run it is scoped to */
 	int			versions_kept;	/* gc: pg_mint.template_versions_kept */
+	int64		lease_us;		/* clone: time to live (0: no lease) */
+	int			lock_timeout_ms;	/* the caller's lock_timeout: bounds queueing */
 	int			fingerprint_len;
 	char		fingerprint[FLEXIBLE_ARRAY_MEMBER]; /* NUL-terminated */
 } MintParams;
@@ -149,6 +152,18 @@ extern int	mint_executor_idle_timeout_ms;
 extern int	mint_template_versions_kept;
 extern char *mint_run;			/* pg_mint.run */
 extern const char *mint_params_run; /* the run the next worker carries (MintParams.run) */
+extern int	mint_lease_s;		/* pg_mint.lease */
+extern int	mint_max_concurrent_copies; /* pg_mint.max_concurrent_copies */
+
+/*
+ * The lease a clone made now gets (microseconds, 0: none): set by clone()
+ * in the caller for its call, and from MintParams in a worker for its job.
+ */
+extern int64 mint_job_lease_us;
+/* the caller's lock_timeout (ms) bounding a worker's wait for a copy slot or quota */
+extern int	mint_job_lock_timeout_ms;
+/* the clone a job replaces: not counted against the quota (it goes) */
+extern Oid	mint_job_replacing;
 
 /* ---- names.c: argument checks, private names ---------------------------- */
 extern char *mint_arg_name(FunctionCallInfo fcinfo, int argno, const char *argname);
@@ -169,6 +184,10 @@ extern void mint_lock_init_space(MintLock *lock, const char *key, LOCKMODE mode,
 #define MINT_LOCK_SPACE_POOL	0x6D75	/* one pool refiller per template */
 #define MINT_LOCK_SPACE_SLOTS	0x6D76	/* callers waiting for a worker slot */
 #define MINT_LOCK_SPACE_VERSION	0x6D77	/* one template version (name, fingerprint) */
+#define MINT_LOCK_SPACE_COPY_QUEUE	0x6D78	/* the FIFO queue for copy slots */
+#define MINT_LOCK_SPACE_COPY_SLOT	0x6D79	/* one copy slot (field2 = slot number) */
+#define MINT_LOCK_SPACE_QUOTA	0x6D7A	/* one role's quota check */
+#define MINT_LOCK_SPACE_INFLIGHT	0x6D7B	/* one copy in flight for a role (field1 = role, field2 = n) */
 extern void mint_lock_acquire(MintLock *lock, const char *waitmsg);
 extern bool mint_lock_try(MintLock *lock);
 extern void mint_lock_release(MintLock *lock);
@@ -191,6 +210,9 @@ typedef struct MintObjects
 	Oid			pool_config_pkey;
 	Oid			pool_events;
 	bool		has_versions;	/* 1.2 or later: registry.version_of and .run exist */
+	bool		has_shared;		/* 1.3 or later: leases, quotas, stats */
+	Oid			quota_config;
+	Oid			stat_events;
 } MintObjects;
 
 extern const MintObjects *mint_objects(void);
@@ -259,6 +281,7 @@ typedef enum MintXact
 } MintXact;
 
 extern bool mint_in_worker;		/* this process is one of pg_mint's workers */
+extern bool mint_results_to_log;	/* no caller listens: results go to the server log */
 extern void mint_worker_become(Oid role, int sec_context);
 
 /* prefault.c */
@@ -366,6 +389,8 @@ typedef struct MintPoolArgs
 	TransactionId wait_xid;
 	Oid			old_oid;		/* after-hit: replaced target to drop */
 	char		template_name[NAMEDATALEN];
+	int64		older_than_us;	/* janitor: mint.gc(older_than) */
+	int			flags;			/* janitor: MINT_FLAG_* of that gc */
 } MintPoolArgs;
 
 #define MINT_POOL_ARGS_MAGIC	(0x6D707000 | (uint32) sizeof(MintPoolArgs))
@@ -379,6 +404,7 @@ extern void mint_pool_kick(const char *template_name, Oid pool_owner, Transactio
 extern void mint_pool_after_hit(const char *template_name, Oid pool_owner, Oid old_oid);
 extern bool mint_drop_detached(const char *name, Oid oid);
 extern void mint_pool_kick_all(void);
+extern bool mint_start_janitor(int64 older_than_us, int flags);
 extern bool mint_pool_refiller_alive(const char *template_name);
 
 /* ---- checks.c: may pg_mint touch this database? -------------------------- */
@@ -398,6 +424,23 @@ extern int	mint_version_list(const char *tpl, MintVersion **out);
 extern void mint_version_choose(const char *tpl, const char *fp);
 extern const char *mint_version_chosen(const char *tpl);
 extern int	mint_server_major(void);
+
+/* ---- admission.c: copy slots (FIFO) and the activity workers publish ---- */
+extern void mint_copy_slot_acquire(const char *op, const char *tpl, const char *target);
+extern void mint_copy_slot_release(void);
+extern void mint_activity_clear(void);
+extern bool mint_activity_pinned;	/* exec.c leaves the activity text alone */
+
+/* ---- quota.c: quotas per role -------------------------------------------- */
+extern bool mint_quota_reserve(Oid role, const char *kind, const char *target,
+							   const char *template_name, const char *from, bool raise);
+extern void mint_quota_release(void);
+
+/* ---- leases and metrics (leases.c) ---------------------------------------- */
+extern void mint_stat_event(const char *event, const char *tpl, double ms, Oid role);
+extern void mint_lease_set(Oid datid, int64 lease_us);
+extern void mint_stat_build(Oid datid);
+extern const char *mint_job_display_target;	/* the target a private copy is for */
 
 /* ---- ops.c and refill.c: what a worker runs ------------------------------- */
 extern void mint_op_run(MintParams *params);
@@ -419,6 +462,7 @@ extern void mint_op_tail(bool detach);
 MINT_NORETURN extern PGDLLEXPORT void mint_worker_main(Datum main_arg) MINT_NORETURN_SUFFIX;
 MINT_NORETURN extern PGDLLEXPORT void mint_pool_main(Datum main_arg) MINT_NORETURN_SUFFIX;
 MINT_NORETURN extern PGDLLEXPORT void mint_after_hit_main(Datum main_arg) MINT_NORETURN_SUFFIX;
+MINT_NORETURN extern PGDLLEXPORT void mint_janitor_main(Datum main_arg) MINT_NORETURN_SUFFIX;
 
 /* ---- launcher.c: run an operation in a worker and wait -------------------- */
 typedef void (*MintResultCallback) (const char *result, void *arg);

@@ -169,6 +169,8 @@ mint_pool_take(const char *tpl, Oid tpl_oid, Oid owner, const char *target, Oid 
 	}
 	/* the spare was made for no run: it is this run's clone now */
 	mint_registry_set_run(atooid(row[0]), run);
+	/* and gets the lease of the clone() that took it */
+	mint_lease_set(atooid(row[0]), mint_job_lease_us);
 	mint_swap_databases(target, old_oid, old_name, row[1], terminate_timeout_ms, xact);
 	if (xact == MINT_XACT_CALLER)
 	{
@@ -272,6 +274,28 @@ mint_pool_after_hit(const char *tpl, Oid owner, Oid old_oid)
 	args.old_oid = old_oid;
 	strlcpy(args.template_name, tpl, NAMEDATALEN);
 	(void) launch_detached("mint_after_hit_main", "pg_mint drop after pool hit", &args);
+}
+
+/*
+ * mint.janitor(): mint.gc() in a background worker of its own, as the
+ * caller, started now; the caller does not wait for it (a scheduler's job,
+ * such as pg_cron's, must not wait for DROP DATABASE: see
+ * docs/shared-server.md).  false when no worker slot is free.
+ */
+bool
+mint_start_janitor(int64 older_than_us, int flags)
+{
+	MintPoolArgs args;
+
+	memset(&args, 0, sizeof(args));
+	args.dboid = MyDatabaseId;
+	args.owner = GetUserId();
+	args.session_userid = GetSessionUserId();
+	GetUserIdAndSecContext(&args.current_userid, &args.sec_context);
+	args.wait_xid = InvalidTransactionId;
+	args.older_than_us = older_than_us;
+	args.flags = flags;
+	return launch_detached_as("mint_janitor_main", "pg_mint janitor", "pg_mint janitor", &args);
 }
 
 /*

@@ -198,6 +198,15 @@ pool_step(const char *tpl, bool dry_run)
 		char	   *spare = mint_private_name("spare");
 		MintLock	l;
 
+		/* the owner's quota is full: the pool stays short (spares count for it) */
+		if (!mint_quota_reserve(GetUserId(), "spare", spare, tpl, tpl, false))
+		{
+			ereport(LOG,
+					(errmsg("pg_mint pool of template \"%s\" stops refilling: its owner's pg_mint quota is full",
+							tpl)));
+			return false;
+		}
+
 		mint_lock_init(&l, spare, ExclusiveLock);
 		(void) mint_lock_try(&l);
 		PG_TRY();

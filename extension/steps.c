@@ -21,6 +21,7 @@
 #include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
@@ -85,6 +86,95 @@ strategy_clause(int strategy, const char *from, Oid from_oid)
 }
 
 /*
+ * An autovacuum worker visiting the database (or a backend still starting)
+ * makes TerminateOtherDBBackends(), and so DROP DATABASE ... WITH (FORCE),
+ * fail with 42501 for a role that is not a superuser: it runs as no role the
+ * caller may signal.  Fresh clones attract autovacuum: under load a CI job's
+ * mint.drop failed so.  Before terminating, wait (at most 5 s) until no
+ * backend without a role is on the database: when nothing else is there,
+ * CountOtherDBBackends() tells the autovacuum workers to exit and waits for
+ * them, as a plain DROP DATABASE does; otherwise poll, since autovacuum
+ * leaves a small database by itself soon.  Reads pg_stat_activity afresh
+ * each time (its snapshot lasts a transaction otherwise).
+ */
+#define MINT_ROLELESS_WAIT_MS 5000
+
+static int
+roleless_backends(Oid oid, bool *others)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+	int			n = 0;
+
+	values[0] = ObjectIdGetDatum(oid);
+	*others = false;
+	pgstat_clear_snapshot();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (mint_spi_run("SELECT pg_catalog.count(*) FILTER (WHERE a.usesysid IS NULL),"
+					 "       pg_catalog.count(*) FILTER (WHERE a.usesysid IS NOT NULL)"
+					 "  FROM pg_catalog.pg_stat_activity a"
+					 " WHERE a.datid" EQ "$1 AND a.pid" NE "pg_catalog.pg_backend_pid()",
+					 1, types, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+
+		n = (int) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		*others = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) > 0;
+	}
+	SPI_finish();
+	return n;
+}
+
+static void
+roleless_away(Oid oid)
+{
+	TimestampTz start = GetCurrentTimestamp();
+	bool		others;
+
+	while (roleless_backends(oid, &others) > 0 &&
+		   !TimestampDifferenceExceeds(start, GetCurrentTimestamp(), MINT_ROLELESS_WAIT_MS))
+	{
+		if (!others)
+		{
+			int			nbackends;
+			int			nprepared;
+
+			(void) CountOtherDBBackends(oid, &nbackends, &nprepared);
+		}
+		else
+		{
+			int			rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
+									   PG_WAIT_EXTENSION);
+
+			if (rc & WL_LATCH_SET)
+				ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+}
+
+/* a session on the database of a role the caller may not signal */
+static bool
+foreign_sessions(Oid oid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+	bool		found;
+
+	values[0] = ObjectIdGetDatum(oid);
+	pgstat_clear_snapshot();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	found = mint_spi_run("SELECT 1 FROM pg_catalog.pg_stat_activity a"
+						 " WHERE a.datid" EQ "$1 AND a.usesysid IS NOT NULL"
+						 "   AND NOT pg_catalog.pg_has_role(a.usesysid, 'USAGE')",
+						 1, types, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
+/*
  * Terminate the other sessions on a database (with the caller's privileges:
  * TerminateOtherDBBackends refuses to signal what the caller could not) and
  * wait until they are gone, polling every millisecond up to the
@@ -98,6 +188,7 @@ mint_terminate_sessions(const char *name, Oid oid, int timeout_ms)
 
 	if (CountDBBackends(oid) == 0)
 		return;
+	roleless_away(oid);
 	TerminateOtherDBBackends(oid);
 	while (CountDBBackends(oid) > 0)
 	{
@@ -117,9 +208,14 @@ mint_terminate_sessions(const char *name, Oid oid, int timeout_ms)
 	}
 }
 
+const char *mint_job_display_target = NULL;
+
 /*
  * Create database `name` from `from` (NULL: the server default template),
- * registering it in the same transaction.
+ * registering it in the same transaction.  First the role's quota
+ * (quota.c: refused at once, before copying) and a copy slot (admission.c:
+ * queued in arrival order); a clone gets the job's lease, and every copy
+ * appends its time to mint.stat_events.
  */
 Oid
 mint_create_registered(const char *name, const char *from, bool allow_conn,
@@ -129,26 +225,49 @@ mint_create_registered(const char *name, const char *from, bool allow_conn,
 {
 	StringInfoData sql;
 	Oid			oid;
+	TimestampTz start = GetCurrentTimestamp();
+	bool		is_template = strcmp(kind, "template") == 0;
+	const char *tpl = template_name ? template_name : (version_of ? version_of : name);
+	const char *shown = mint_job_display_target ? mint_job_display_target : name;
 
-	mint_xact_begin();
-	/* in the transaction: the strategy may set file_copy_method for it */
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE DATABASE %s", quote_identifier(name));
-	if (from)
-		appendStringInfo(&sql, " TEMPLATE %s%s", quote_identifier(from),
-						 strategy_clause(strategy, from, get_database_oid(from, true)));
-	if (!allow_conn)
-		appendStringInfoString(&sql, " ALLOW_CONNECTIONS false");
-	mint_exec(sql.data);
-	/* from here on nothing may interrupt us before the row commits */
-	HOLD_INTERRUPTS();
-	oid = get_database_oid(name, true);
-	if (!OidIsValid(oid))
-		elog(ERROR, "database \"%s\" vanished right after CREATE DATABASE", name);
-	mint_registry_insert(oid, name, kind, state, template_name, template_datid, fingerprint,
-						 version_of, run);
-	mint_xact_commit();
-	RESUME_INTERRUPTS();
+	(void) mint_quota_reserve(GetUserId(), kind, shown, tpl, from, true);
+	PG_TRY();
+	{
+		mint_xact_begin();
+		mint_copy_slot_acquire(is_template ? "build" : kind, tpl, shown);
+		mint_xact_commit();
+
+		mint_xact_begin();
+		/* in the transaction: the strategy may set file_copy_method for it */
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "CREATE DATABASE %s", quote_identifier(name));
+		if (from)
+			appendStringInfo(&sql, " TEMPLATE %s%s", quote_identifier(from),
+							 strategy_clause(strategy, from, get_database_oid(from, true)));
+		if (!allow_conn)
+			appendStringInfoString(&sql, " ALLOW_CONNECTIONS false");
+		mint_exec(sql.data);
+		/* from here on nothing may interrupt us before the row commits */
+		HOLD_INTERRUPTS();
+		oid = get_database_oid(name, true);
+		if (!OidIsValid(oid))
+			elog(ERROR, "database \"%s\" vanished right after CREATE DATABASE", name);
+		mint_registry_insert(oid, name, kind, state, template_name, template_datid, fingerprint,
+							 version_of, run);
+		if (strcmp(kind, "clone") == 0)
+			mint_lease_set(oid, mint_job_lease_us);
+		if (!is_template)
+			mint_stat_event(kind, tpl,
+							(double) (GetCurrentTimestamp() - start) / 1000.0, GetUserId());
+		mint_xact_commit();
+		RESUME_INTERRUPTS();
+	}
+	PG_FINALLY();
+	{
+		mint_copy_slot_release();
+		mint_quota_release();
+	}
+	PG_END_TRY();
 	return oid;
 }
 
@@ -165,34 +284,60 @@ drop_or_restore(const char *name, Oid oid, const char *restore_state, bool was_t
 				bool allow_again)
 {
 	MemoryContext cxt = CurrentMemoryContext;
+	int			attempt;
 
-	PG_TRY();
+	for (attempt = 0;; attempt++)
 	{
-		mint_xact_begin();
-		if (get_database_oid(name, true) == oid)
-			mint_exec(psprintf("DROP DATABASE %s WITH (FORCE)", quote_identifier(name)));
-		mint_xact_commit();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata = mint_catch_error(cxt);
+		volatile bool again = false;
 
-		if (restore_state != NULL)
+		PG_TRY();
 		{
 			mint_xact_begin();
 			if (get_database_oid(name, true) == oid)
 			{
-				mint_registry_set(oid, name, restore_state);
-				if (was_template)
-					mint_exec(psprintf("ALTER DATABASE %s IS_TEMPLATE true", quote_identifier(name)));
-				if (allow_again)
-					mint_allow_connections(name, true, MINT_XACT_OWN);
+				roleless_away(oid);
+				mint_exec(psprintf("DROP DATABASE %s WITH (FORCE)", quote_identifier(name)));
 			}
 			mint_xact_commit();
 		}
-		ReThrowError(edata);
+		PG_CATCH();
+		{
+			ErrorData  *edata = mint_catch_error(cxt);
+
+			/*
+			 * 42501 with no session of a role the caller may not signal: a
+			 * backend without a role (autovacuum, or one still starting)
+			 * came in after roleless_away() looked.  Try again, a few times.
+			 */
+			if (edata->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE && attempt < 3)
+			{
+				mint_xact_begin();
+				again = !foreign_sessions(oid);
+				mint_xact_commit();
+			}
+			if (!again)
+			{
+				if (restore_state != NULL)
+				{
+					mint_xact_begin();
+					if (get_database_oid(name, true) == oid)
+					{
+						mint_registry_set(oid, name, restore_state);
+						if (was_template)
+							mint_exec(psprintf("ALTER DATABASE %s IS_TEMPLATE true", quote_identifier(name)));
+						if (allow_again)
+							mint_allow_connections(name, true, MINT_XACT_OWN);
+					}
+					mint_xact_commit();
+				}
+				ReThrowError(edata);
+			}
+			FreeErrorData(edata);
+		}
+		PG_END_TRY();
+		if (!again)
+			break;
 	}
-	PG_END_TRY();
 }
 
 /*

@@ -288,6 +288,9 @@ mint_worker_main(Datum main_arg)
 							   params->sec_context | SECURITY_RESTRICTED_OPERATION);
 		mint_trace_start(params->launched_at);
 		mint_trace(first ? "start and connect" : "hand-over to the executor");
+		mint_job_lease_us = params->lease_us;
+		mint_job_lock_timeout_ms = params->lock_timeout_ms;
+		mint_job_replacing = InvalidOid;
 		first = false;
 
 		PG_TRY();
@@ -334,5 +337,32 @@ mint_after_hit_main(Datum main_arg)
 	MintPoolArgs args = pool_job_start(true);
 
 	mint_after_hit_run(&args);
+	proc_exit(0);
+}
+
+/*
+ * mint.janitor(): one mint.gc() as the caller that started it, detached;
+ * what it drops goes to the server log.
+ */
+void
+mint_janitor_main(Datum main_arg)
+{
+	MintPoolArgs args = pool_job_start(true);
+	MintParams *p = (MintParams *) palloc0(MAXALIGN(offsetof(MintParams, fingerprint) + 1));
+
+	p->magic = MINT_PARAMS_MAGIC;
+	p->op = MINT_OP_GC;
+	p->dboid = args.dboid;
+	p->session_userid = args.session_userid;
+	p->current_userid = args.current_userid;
+	p->sec_context = args.sec_context;
+	p->caller_pid = MyProcPid;
+	p->terminate_timeout_ms = mint_terminate_timeout_ms;
+	p->versions_kept = mint_template_versions_kept;
+	p->older_than_us = args.older_than_us;
+	p->flags = args.flags;
+	p->fingerprint_len = -1;
+	mint_results_to_log = true;
+	mint_op_run(p);
 	proc_exit(0);
 }

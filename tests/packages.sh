@@ -19,7 +19,8 @@ TEST_PACKAGES="$DEMO_PACKAGES libipc-run-perl python3-pytest python3-pytest-xdis
   python3-sqlalchemy python3-yaml hyperfine gnuplot-nox rsync
   postgresql-server-dev-all debhelper dpkg-dev fakeroot lintian groff-base
   python3-psycopg2 python3-alembic python3-asyncpg python3-greenlet python3-django python3-pytest-django
-  python3-venv python3-pip python3-setuptools python3-wheel"
+  python3-venv python3-pip python3-setuptools python3-wheel
+  postgresql-15-cron prometheus-postgres-exporter curl"
 
 case "${1:-}" in
   demo) want=$DEMO_PACKAGES ;;

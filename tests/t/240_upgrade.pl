@@ -32,6 +32,11 @@
 #     version (1.0, 1.1, 1.2, in one ALTER EXTENSION UPDATE each, and along
 #     the chain) equals a fresh 1.3 install, triggers, event triggers and
 #     initial privileges included.
+#  8. 1.3's shared-server features on the upgraded cluster: the 1.3 library
+#     served 1.2 as before (a lease setting ignored); after the update nothing
+#     has a lease, old sessions clone with leases, renew, quotas, stats and
+#     activity work; the views of 1.3 (activity, quotas, stats, their columns
+#     and privileges) are the same upgraded and fresh.
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -424,6 +429,9 @@ INSERT INTO build_marker VALUES ('v2');
 # ---------------------------------------------------------------------------
 {
 	ok(wait_pool_full($node, 'app_tpl', 2), '7: before the update, app\'s pool of app_tpl is full');
+	# under 1.2 the 1.3 library works as 1.2 did (no lease, no quota)
+	is(val($node, "SET pg_mint.lease = '1h'; SELECT mint.clone('app_tpl', 'app_c12', 'v1')", user => 'app'), 'app_c12',
+		'7: under 1.2 with the 1.3 library: a clone (pg_mint.lease is ignored)');
 	my $reg12 = val($node, $registry_sql);
 	my $dbs12 = val($node, $app_dbs_sql);
 	my $spares12 = spare_oids($node, 'app_tpl');
@@ -488,6 +496,53 @@ INSERT INTO build_marker VALUES ('v2');
 		for my $k (sort keys %catalog)
 		{
 			is($up->{$k}, $fresh->{$k}, "7: $db: $k: upgraded = fresh 1.3");
+		}
+	}
+}
+
+# ---------------------------------------------------------------------------
+# 8. 1.3 after the update: leases, quotas, admission control, metrics
+# ---------------------------------------------------------------------------
+{
+	my %catalog13 = (
+		%catalog,
+		'view mint.activity' => "SELECT pg_get_viewdef('mint.activity'::regclass)",
+		'view mint.quotas' => "SELECT pg_get_viewdef('mint.quotas'::regclass)",
+		'view mint.stats' => "SELECT pg_get_viewdef('mint.stats'::regclass)",
+		'columns of mint.activity' => view_columns('mint.activity'),
+		'columns of mint.stats' => view_columns('mint.stats'),
+		'columns of mint.quotas' => view_columns('mint.quotas'),
+		'view privileges' => "SELECT string_agg(relname || ' acl=' || coalesce(relacl::text, '-'), E'\\n' ORDER BY relname)"
+		  . " FROM pg_class WHERE relnamespace = $mint AND relkind = 'v'",);
+	my $catalog13_of = sub {
+		my ($db) = @_;
+		return { map { $_ => val($node, $catalog13{$_}, db => $db) } keys %catalog13 };
+	};
+
+	is(val($node, "SELECT count(*) FROM mint.databases WHERE datname = 'app_c12' AND lease_expires IS NULL"), '1',
+		'8: the clone made under 1.2 has no lease');
+	is(val($node, "SELECT count(*) FROM mint.databases WHERE lease_expires IS NOT NULL"), '0', '8: no database has a lease');
+	is($on_c1->query_safe('SELECT count(*) FROM items'), '100', '8: the session on app_c1 still works');
+	is($app_s->query_safe("SELECT mint.clone('app_tpl', 'app_c10', ttl => '1 hour')"), 'app_c10',
+		'8: the session older than every update clones with a lease');
+	is(val($node, "SELECT lease_expires > now() + '59 min' FROM mint.databases WHERE datname = 'app_c10'"), 't',
+		'8: ... mint.databases shows it');
+	is(val($node, "SELECT mint.renew('app_c10', '2 hours') > now() + '119 min'", user => 'app'), 't', '8: renew works');
+	val($node, "SELECT mint.set_quota('app', 100, NULL)");
+	is(val($node, "SELECT max_databases FROM mint.quotas WHERE role = 'app'"), '100', '8: quotas can be set');
+	is(val($node, "SELECT mint.clone('app_tpl', 'app_c11', 'v1')", user => 'app'), 'app_c11', '8: a clone within the quota');
+	cmp_ok(val($node, "SELECT clones FROM mint.stats WHERE template = 'app_tpl'"), '>=', 1, '8: mint.stats counts it');
+	is(val($node, 'SELECT count(*) FROM mint.activity'), '0', '8: mint.activity is empty when nothing copies');
+	is(consistency_problems($node), '', '8: registry and catalog agree');
+
+	my $fresh = $catalog13_of->('fresh13');
+	for my $db ('postgres', 'old10', 'oneshot10', 'from11', 'from12', 'fresh12')
+	{
+		is(extversion($db), '1.3', "8: $db: extversion 1.3");
+		my $up = $catalog13_of->($db);
+		for my $k (sort keys %catalog13)
+		{
+			is($up->{$k}, $fresh->{$k}, "8: $db: $k: upgraded = fresh 1.3");
 		}
 	}
 }

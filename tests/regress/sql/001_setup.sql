@@ -20,7 +20,7 @@ SELECT p.proname,
        p.prosecdef AS security_definer
   FROM pg_proc p
  WHERE p.pronamespace = 'mint'::regnamespace AND p.proname NOT LIKE '\_%'
- ORDER BY p.proname;
+ ORDER BY p.proname, 2;
 
 SELECT attname, format_type(atttypid, atttypmod)
   FROM pg_attribute
