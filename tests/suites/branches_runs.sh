@@ -17,7 +17,8 @@
 #    collects; R2's databases are the same (names and OIDs) before and after
 #    R1's run and gc, R1's gc dropped R1's clones, R2 passes.
 # Needs PGHOST, PGPORT, PGUSER, /usr/bin/python3 with pytest, pytest-xdist,
-# psycopg 3 and SQLAlchemy, and the pg_mint CLI on PATH.
+# psycopg 3 and SQLAlchemy, and the pg_mint CLI on PATH.  The example uses the
+# pg_mint pytest plugin, pip-installed from python/ into a venv (mint_venv).
 set -uo pipefail
 
 # shellcheck source=tests/suites/lib/common.sh
@@ -46,10 +47,15 @@ wait_for() {
   return 1
 }
 
+mint_venv || { echo "FAIL: pip install ./python into a venv"; exit 1; }
+
 # ---- the two branches: the example plus one table and one test each --------
 for b in a b; do
   cp -r "$here/examples/pytest-xdist" "$work/$b"
   find "$work/$b" -name __pycache__ -prune -exec rm -rf {} +
+  # the per-test fresh databases are clones of the run too: B counts exactly
+  # the 4 worker databases of a run
+  rm -f "$work/$b/tests/test_fresh.py"
   cat >>"$work/$b/app/models/support.py" <<EOF
 
 
@@ -102,7 +108,7 @@ start() {
   local b=$1 run=$2 label=$3; shift 3
   rm -f "$work/ev.$label" "$work/out.$label"
   (cd "$work/$b" && PG_MINT_RUN=$run PG_MINT_EVENTS="$work/ev.$label" timeout 300 \
-     "$PY" -m pytest -q -n 4 "$@" >"$work/out.$label" 2>&1; echo "exit $?" >>"$work/out.$label") &
+     "$VPY" -m pytest -q -n 4 "$@" >"$work/out.$label" 2>&1; echo "exit $?" >>"$work/out.$label") &
   pids+=($!)
 }
 # finish LABEL NTESTS: wait for its pytest, check it passed

@@ -25,19 +25,22 @@ my $node = fault_node('fault_priv', 'restart_after_crash = on');
 run_scenario('fault_priv.py', conninfo($node));
 
 # the pytest-xdist example, as a CREATEDB non-superuser
+# (through the pg_mint pytest plugin, loaded from python/ with -p: not installed here)
 my $example = "$FindBin::RealBin/../../examples/pytest-xdist";
+my $pypkg   = "$FindBin::RealBin/../../python";
 SKIP:
 {
-	skip 'examples/pytest-xdist not present', 3 unless -f "$example/conftest.py";
+	skip 'examples/pytest-xdist or python/ not present', 3
+	  unless -f "$example/pytest.ini" && -f "$pypkg/pg_mint/plugin.py";
 	poll_value($node, 'SELECT 1', '1', 60);    # up again if a crash restarted it
 	psql_value($node, 'CREATE ROLE fault_app LOGIN CREATEDB');
 	my $url = 'postgresql+psycopg://fault_app@/fault_app_test?host=' . $node->host . '&port=' . $node->port;
 	my ($out, $err) = ('', '');
 	my $ok = eval {
-		IPC::Run::run([ $FaultUtil::PYTHON, '-m', 'pytest', '-n', '4', '-q', '-p', 'no:cacheprovider' ],
+		IPC::Run::run([ $FaultUtil::PYTHON, '-m', 'pytest', '-n', '4', '-q', '-p', 'no:cacheprovider', '-p', 'pg_mint.plugin' ],
 			'<', \undef, '>', \$out, '2>', \$err,
 			init => sub { chdir $example or die "chdir $example: $!"; $ENV{DATABASE_URL} = $url;
-				$ENV{PYTHONDONTWRITEBYTECODE} = 1; },
+				$ENV{PYTHONDONTWRITEBYTECODE} = 1; $ENV{PYTHONPATH} = $pypkg; },
 			IPC::Run::timeout(180));
 	};
 	my ($summary) = ($out =~ /(\d+ passed[^\n]*)/);
