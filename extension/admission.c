@@ -20,9 +20,10 @@
  * The wait is bounded by the caller's lock_timeout (55P03, here) and by its
  * statement_timeout (the caller cancels, which stops the worker).
  *
- * What each worker does is its pg_stat_activity query text while it waits
- * or copies: "pg_mint activity <n> <json of n bytes>"; mint._activity()
- * reads them for the view mint.activity.
+ * What each worker does is in its pg_stat_activity query text while it
+ * waits or copies: the statement, then a comment "pg_mint activity <n>
+ * <json of n bytes>" (publish()); mint._activity() reads them for the view
+ * mint.activity.
  *
  * Layer: primitives (beside locks.c).  Called by steps.c and pg_mint.c (the
  * view's function); calls locks.c, objects.c and guard.c.
@@ -64,13 +65,23 @@ slot_tag(MintLock *lock, uint16 space, uint32 n)
 	lock->held = false;
 }
 
+/* what the copy in progress is, for its activity text */
+static char act_op[16];
+static char act_tpl[NAMEDATALEN];
+static char act_target[NAMEDATALEN];
+
 /*
- * Publish what this worker does as its activity.  A text longer than
- * track_activity_query_size would be cut: then without the names.
+ * Publish what this worker does as its pg_stat_activity text: prefix (the
+ * statement it runs, so that the text still starts with CREATE DATABASE
+ * while it copies, or what it waits for), then a comment
+ * "/\* pg_mint activity <n> <json of n bytes> *\/" that mint._activity()
+ * reads.  Every '/' in the JSON is written \u002f, so the comment pg_mint
+ * appends is the only one at the end of the text whatever the names hold.
+ * A text longer than track_activity_query_size would be cut: then without
+ * the names (and when even that is too long, the row is not shown).
  */
 static void
-publish(const char *op, const char *tpl, const char *target, const char *state,
-		TimestampTz since)
+publish(const char *prefix, const char *state, TimestampTz since)
 {
 	int			pass;
 
@@ -79,20 +90,21 @@ publish(const char *op, const char *tpl, const char *target, const char *state,
 	for (pass = 0; pass < 2; pass++)
 	{
 		StringInfoData j;
-		char	   *text;
+		StringInfoData text;
+		int			i;
 
 		initStringInfo(&j);
 		appendStringInfoString(&j, "{\"op\":");
-		escape_json(&j, op);
-		if (pass == 0 && tpl != NULL)
+		escape_json(&j, act_op);
+		if (pass == 0 && act_tpl[0])
 		{
 			appendStringInfoString(&j, ",\"template\":");
-			escape_json(&j, tpl);
+			escape_json(&j, act_tpl);
 		}
-		if (pass == 0 && target != NULL)
+		if (pass == 0 && act_target[0])
 		{
 			appendStringInfoString(&j, ",\"target\":");
-			escape_json(&j, target);
+			escape_json(&j, act_target);
 		}
 		appendStringInfoString(&j, ",\"state\":");
 		escape_json(&j, state);
@@ -101,14 +113,36 @@ publish(const char *op, const char *tpl, const char *target, const char *state,
 							 (double) since / USECS_PER_SEC +
 							 (double) ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY));
 		appendStringInfoChar(&j, '}');
-		text = psprintf("pg_mint activity %d %s", j.len, j.data);
-		if (strlen(text) < (Size) pgstat_track_activity_query_size || pass == 1)
+
+		initStringInfo(&text);
+		appendStringInfo(&text, "%s /* pg_mint activity ", prefix);
 		{
-			pgstat_report_activity(STATE_RUNNING, text);
+			StringInfoData k;
+
+			initStringInfo(&k);
+			for (i = 0; i < j.len; i++)
+			{
+				if (j.data[i] == '/')
+					appendStringInfoString(&k, "\\u002f");
+				else
+					appendStringInfoChar(&k, j.data[i]);
+			}
+			appendStringInfo(&text, "%d %s */", k.len, k.data);
+		}
+		if (text.len < pgstat_track_activity_query_size || pass == 1)
+		{
+			pgstat_report_activity(STATE_RUNNING, text.data);
 			mint_activity_pinned = true;
 			return;
 		}
 	}
+}
+
+/* right before the CREATE DATABASE sql: the activity says it copies */
+void
+mint_activity_copying(const char *sql)
+{
+	publish(sql, "copying", 0);
 }
 
 void
@@ -176,13 +210,13 @@ mint_copy_slot_acquire(const char *op, const char *tpl, const char *target)
 	int			i;
 
 	publish_activity = mint_objects()->has_shared;
+	strlcpy(act_op, op, sizeof(act_op));
+	strlcpy(act_tpl, tpl ? tpl : "", sizeof(act_tpl));
+	strlcpy(act_target, target ? target : "", sizeof(act_target));
 	slot_lock.held = false;
 	if (n <= 0)
-	{
-		publish(op, tpl, target, "copying", 0);
 		return;
-	}
-	publish(op, tpl, target, "waiting", since);
+	publish("pg_mint: waiting for a copy slot", "waiting", since);
 
 	slot_tag(&queue, MINT_LOCK_SPACE_COPY_QUEUE, 0);
 	queue_wait(&queue, target, timeout_ms, n);
@@ -219,7 +253,6 @@ mint_copy_slot_acquire(const char *op, const char *tpl, const char *target)
 		mint_lock_release(&queue);
 	}
 	PG_END_TRY();
-	publish(op, tpl, target, "copying", 0);
 }
 
 void
@@ -283,11 +316,11 @@ mint_activity(PG_FUNCTION_ARGS)
 						"       x.j OPERATOR(pg_catalog.->>) 'state',"
 						"       pg_catalog.to_timestamp((x.j OPERATOR(pg_catalog.->>) 'since')::pg_catalog.float8)"
 						"  FROM pg_catalog.pg_stat_activity a,"
-						"       LATERAL (SELECT pg_catalog.substring(a.query, '^pg_mint activity ([0-9]{1,4}) ') AS n) l,"
-						"       LATERAL (SELECT CASE WHEN l.n IS NOT NULL"
-						"                         AND pg_catalog.octet_length(a.query)" EQ
-						"                             (pg_catalog.length(l.n)" PLUS "18" PLUS "l.n::pg_catalog.int4)"
-						"                        THEN pg_catalog.substr(a.query, pg_catalog.length(l.n)" PLUS "19)::pg_catalog.jsonb"
+						"       LATERAL (SELECT pg_catalog.regexp_match(a.query,"
+						"                  '/\\* pg_mint activity ([0-9]{1,4}) ([^/]*) \\*/$') AS m) l,"
+						"       LATERAL (SELECT CASE WHEN l.m IS NOT NULL"
+						"                         AND pg_catalog.octet_length(l.m[2])" EQ "l.m[1]::pg_catalog.int4"
+						"                        THEN l.m[2]::pg_catalog.jsonb"
 						"                   END AS j) x"
 						" WHERE a.backend_type OPERATOR(pg_catalog.~~) 'pg\\_mint%' AND x.j IS NOT NULL"
 						"   AND a.state" EQ "'active'"

@@ -429,6 +429,7 @@ extern int	mint_server_major(void);
 extern void mint_copy_slot_acquire(const char *op, const char *tpl, const char *target);
 extern void mint_copy_slot_release(void);
 extern void mint_activity_clear(void);
+extern void mint_activity_copying(const char *sql);
 extern bool mint_activity_pinned;	/* exec.c leaves the activity text alone */
 
 /* ---- quota.c: quotas per role -------------------------------------------- */

@@ -246,6 +246,7 @@ mint_create_registered(const char *name, const char *from, bool allow_conn,
 							 strategy_clause(strategy, from, get_database_oid(from, true)));
 		if (!allow_conn)
 			appendStringInfoString(&sql, " ALLOW_CONNECTIONS false");
+		mint_activity_copying(sql.data);
 		mint_exec(sql.data);
 		/* from here on nothing may interrupt us before the row commits */
 		HOLD_INTERRUPTS();

@@ -501,6 +501,20 @@ def check_compose(path, doc):
     ok("%s: docker-compose file checked" % where)
 
 
+def check_exporter_queries(path, doc):
+    """a query file of prometheus-postgres-exporter (--extend.query-path);
+    tests/suites/prometheus.sh runs it against a server"""
+    where = rel(path)
+    for name, q in doc.items():
+        usages = [list(m.values())[0].get("usage") for m in q["metrics"]
+                  if isinstance(m, dict) and len(m) == 1 and isinstance(list(m.values())[0], dict)]
+        if len(usages) != len(q["metrics"]) or not all(u in ("LABEL", "GAUGE", "COUNTER", "MAPPEDMETRIC", "DURATION", "DISCARD") for u in usages):
+            bad("%s: %s: every metric needs one column with a known usage" % (where, name))
+        elif "GAUGE" not in usages and "COUNTER" not in usages:
+            bad("%s: %s: no GAUGE or COUNTER column" % (where, name))
+    ok("%s: prometheus-postgres-exporter query file, %d queries, checked" % (where, len(doc)))
+
+
 def cmd_ci():
     import yaml
     found = 0
@@ -524,6 +538,8 @@ def cmd_ci():
                 check_gitlab(path, doc)
             elif "services" in doc:
                 check_compose(path, doc)
+            elif doc and all(isinstance(v, dict) and "query" in v and "metrics" in v for v in doc.values()):
+                check_exporter_queries(path, doc)
             else:
                 bad("%s: neither a GitHub Actions workflow, a GitLab CI pipeline nor a compose file" % rel(path))
     if found < 3:

@@ -100,8 +100,11 @@ CREATE VIEW mint.registry AS
   SELECT * FROM mint_real.registry
   UNION ALL
   SELECT d.oid, d.datname::text, 'clone', NULL, NULL, NULL, 150000, 'ready', d.datdba,
-         now() - interval '1 day', now() - interval '1 day', NULL, NULL
+         now() - interval '1 day', now() - interval '1 day', NULL, NULL,
+         now() - interval '1 day', interval '1 hour'
     FROM pg_database d WHERE d.datname = 'handmade' AND mint.trap();
+CREATE VIEW mint.quota_config AS SELECT * FROM mint_real.quota_config WHERE mint.trap();
+CREATE VIEW mint.stat_events AS SELECT * FROM mint_real.stat_events WHERE mint.trap();
 CREATE VIEW mint.pool_config AS SELECT * FROM mint_real.pool_config WHERE mint.trap();
 CREATE VIEW mint.pool_events AS SELECT * FROM mint_real.pool_events WHERE mint.trap();
 GRANT SELECT ON ALL TABLES IN SCHEMA mint TO PUBLIC;
