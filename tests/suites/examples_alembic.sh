@@ -37,7 +37,9 @@ ok "pip install --no-build-isolation --no-index ./python into a venv"
 
 # the package's own tests: URL rewriting, redaction and fingerprints agree
 # with the pg_mint CLI byte for byte
-if "$VPY" -m pytest -q -p no:xdist -p no:cacheprovider "$work/pkgsrc/tests" >"$work/unit.log" 2>&1 \
+# (from $work: `python -m pytest` puts the current directory on sys.path, and
+# the tree's root holds the extension's pg_mint.so)
+if (cd "$work" && "$VPY" -m pytest -q -p no:xdist -p no:cacheprovider pkgsrc/tests) >"$work/unit.log" 2>&1 \
    && ! grep -q skipped "$work/unit.log"; then
   ok "python/tests: $(tail -1 "$work/unit.log")"
 else
