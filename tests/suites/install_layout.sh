@@ -39,7 +39,7 @@ l="$d/usr/local/bin/pg_mint"
   || fail "no link $l -> $bindir/pg_mint ($(readlink "$l" 2>&1))"
 "$d$bindir/pg_mint" --help | grep -q "^Usage:" && ok "the installed CLI answers --help" \
   || fail "the installed CLI does not answer --help"
-last=$(echo "$out" | tail -6)
+last=$(echo "$out" | sed -n '/^pg_mint .* installed:$/,$p')   # the report: from its header to the end
 echo "$last" | grep -q "^pg_mint $ver.0 installed:" && ok "make install reports what it installed" || fail "no report"
 echo "$last" | grep -q "^  extension  $d$pkglibdir/pg_mint.so$" && ok "... the library's path" || fail "report: no library path"
 echo "$last" | grep -q "^  CLI        $d$bindir/pg_mint$" && ok "... the CLI's path" || fail "report: no CLI path"
