@@ -195,31 +195,45 @@ queue_wait(MintLock *queue, const char *target, int timeout_ms, int n)
 		queue_timeout(target, timeout_ms, n);
 }
 
+static TimestampTz act_since;
+
 /*
- * Take a copy slot before a CREATE DATABASE (in a transaction: reads
- * pg_mint's objects).  op is "clone", "spare" or "build"; tpl and target
- * are shown in mint.activity.
+ * A copy begins (in a transaction: reads pg_mint's objects): op is "clone",
+ * "spare" or "build"; tpl and target are shown in mint.activity, which says
+ * it waits for its template's lock until mint_copy_slot_acquire().
  */
 void
-mint_copy_slot_acquire(const char *op, const char *tpl, const char *target)
+mint_activity_begin(const char *op, const char *tpl, const char *target)
 {
-	int			n = mint_max_concurrent_copies;
-	int			timeout_ms = mint_job_lock_timeout_ms;
-	TimestampTz since = GetCurrentTimestamp();
-	MintLock	queue;
-	int			i;
-
 	publish_activity = mint_objects()->has_shared;
 	strlcpy(act_op, op, sizeof(act_op));
 	strlcpy(act_tpl, tpl ? tpl : "", sizeof(act_tpl));
 	strlcpy(act_target, target ? target : "", sizeof(act_target));
+	act_since = GetCurrentTimestamp();
+	slot_lock.held = false;
+	publish("pg_mint: waiting for a lock on the template", "waiting", act_since);
+}
+
+/*
+ * Take a copy slot before a CREATE DATABASE, after mint_activity_begin()
+ * (and after the template's lock: a copy that holds a slot can copy).
+ */
+void
+mint_copy_slot_acquire(void)
+{
+	int			n = mint_max_concurrent_copies;
+	int			timeout_ms = mint_job_lock_timeout_ms;
+	TimestampTz since = GetCurrentTimestamp();	/* lock_timeout is per wait */
+	MintLock	queue;
+	int			i;
+
 	slot_lock.held = false;
 	if (n <= 0)
 		return;
-	publish("pg_mint: waiting for a copy slot", "waiting", since);
+	publish("pg_mint: waiting for a copy slot", "waiting", act_since);
 
 	slot_tag(&queue, MINT_LOCK_SPACE_COPY_QUEUE, 0);
-	queue_wait(&queue, target, timeout_ms, n);
+	queue_wait(&queue, act_target, timeout_ms, n);
 	PG_TRY();
 	{
 		for (;;)
@@ -235,7 +249,7 @@ mint_copy_slot_acquire(const char *op, const char *tpl, const char *target)
 			if (slot_lock.held)
 				break;
 			if (timeout_ms > 0 && TimestampDifferenceExceeds(since, GetCurrentTimestamp(), timeout_ms))
-				queue_timeout(target, timeout_ms, n);
+				queue_timeout(act_target, timeout_ms, n);
 			rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						   MINT_SLOT_POLL_MS, PG_WAIT_EXTENSION);
 			if (rc & WL_LATCH_SET)

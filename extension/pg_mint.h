@@ -426,7 +426,8 @@ extern const char *mint_version_chosen(const char *tpl);
 extern int	mint_server_major(void);
 
 /* ---- admission.c: copy slots (FIFO) and the activity workers publish ---- */
-extern void mint_copy_slot_acquire(const char *op, const char *tpl, const char *target);
+extern void mint_activity_begin(const char *op, const char *tpl, const char *target);
+extern void mint_copy_slot_acquire(void);
 extern void mint_copy_slot_release(void);
 extern void mint_activity_clear(void);
 extern void mint_activity_copying(const char *sql);

@@ -5,7 +5,9 @@
  * Checked by the worker right before each CREATE DATABASE (steps.c), so a
  * copy beyond a quota fails before anything is copied, whether it is a
  * clone, a template build or a pool's spare.  A database counts for the role
- * that owns it (pg_database.datdba): the one pg_mint created it as.
+ * that owns it (pg_database.datdba): the one pg_mint created it as.  It
+ * counts by OID while pg_mint's row for it is there, whatever its name now,
+ * so renaming a clone away and back never makes room for one more.
  *
  * Race safety without serialising a role's copies: the check runs under an
  * exclusive per-role lock (MINT_LOCK_SPACE_QUOTA), and a copy that passes
@@ -139,7 +141,7 @@ mint_quota_reserve(Oid role, const char *kind, const char *target,
 								  "       COALESCE(pg_catalog.array_to_string((pg_catalog.array_agg("
 								  "           pg_catalog.quote_ident(d.datname) ORDER BY r.created_at))[1:5], ', '), '')"
 								  "  FROM mint.registry r JOIN pg_catalog.pg_database d"
-								  "    ON d.oid" EQ "r.datid AND d.datname" EQ "r.datname"
+								  "    ON d.oid" EQ "r.datid"
 								  " WHERE d.datdba" EQ "$1 AND r.state" NE "'dropping'"
 								  "   AND r.datid" NE "$2",
 								  3, types, values, NULL, row, 3);

@@ -26,6 +26,7 @@
 #include "pgstat.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -211,6 +212,64 @@ mint_terminate_sessions(const char *name, Oid oid, int timeout_ms)
 const char *mint_job_display_target = NULL;
 
 /*
+ * Take, in the current transaction, the lock CREATE DATABASE takes on its
+ * template (ShareLock on the database object), waiting at most the caller's
+ * lock_timeout.  Taken before the copy slot: a session that holds a
+ * conflicting lock on the template (ALTER, COMMENT ON or DROP DATABASE in an
+ * open transaction of its own) then keeps only its own copies waiting, never
+ * a slot other roles' copies queue for.  A template dropped or renamed while
+ * we waited is looked up again; one that is gone is left to CREATE
+ * DATABASE's own error.
+ */
+static void
+lock_template(const char *from, const char *target)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			save = LockTimeout;
+	int			timeout_ms = mint_job_lock_timeout_ms;
+	Oid			oid = get_database_oid(from, true);
+
+	while (OidIsValid(oid))
+	{
+		volatile bool timed_out = false;
+		Oid			now;
+
+		PG_TRY();
+		{
+			LockTimeout = timeout_ms;
+			LockSharedObject(DatabaseRelationId, oid, 0, ShareLock);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			LockTimeout = save;
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+				PG_RE_THROW();
+			FlushErrorState();
+			timed_out = true;
+		}
+		PG_END_TRY();
+		LockTimeout = save;
+		if (timed_out)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("could not lock template database \"%s\" to copy it to \"%s\" within lock_timeout (%d ms)",
+							from, target, timeout_ms),
+					 errdetail("Another session holds a lock on database \"%s\" that conflicts with copying it (ALTER, COMMENT ON or DROP DATABASE in an open transaction).",
+							   from),
+					 errhint("End that transaction (pg_locks shows it: locktype object, classid pg_database), or raise lock_timeout.")));
+		now = get_database_oid(from, true);
+		if (now == oid)
+			return;
+		UnlockSharedObject(DatabaseRelationId, oid, 0, ShareLock);
+		oid = now;
+	}
+}
+
+/*
  * Create database `name` from `from` (NULL: the server default template),
  * registering it in the same transaction.  First the role's quota
  * (quota.c: refused at once, before copying) and a copy slot (admission.c:
@@ -233,11 +292,16 @@ mint_create_registered(const char *name, const char *from, bool allow_conn,
 	(void) mint_quota_reserve(GetUserId(), kind, shown, tpl, from, true);
 	PG_TRY();
 	{
+		/*
+		 * One transaction from the template's lock to the commit: the lock
+		 * CREATE DATABASE takes on its template is ours before a copy slot
+		 * is, so a copy that holds a slot never waits for its template.
+		 */
 		mint_xact_begin();
-		mint_copy_slot_acquire(is_template ? "build" : kind, tpl, shown);
-		mint_xact_commit();
-
-		mint_xact_begin();
+		mint_activity_begin(is_template ? "build" : kind, tpl, shown);
+		if (from)
+			lock_template(from, shown);
+		mint_copy_slot_acquire();
 		/* in the transaction: the strategy may set file_copy_method for it */
 		initStringInfo(&sql);
 		appendStringInfo(&sql, "CREATE DATABASE %s", quote_identifier(name));

@@ -370,13 +370,11 @@ SELECT CASE WHEN q.role OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN NULL
        CASE WHEN q.role OPERATOR(pg_catalog.<>) 0::pg_catalog.oid THEN
        (SELECT pg_catalog.count(*) FROM mint.registry r
           JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=) r.datid
-                                       AND d.datname OPERATOR(pg_catalog.=) r.datname
          WHERE d.datdba OPERATOR(pg_catalog.=) q.role
            AND r.state OPERATOR(pg_catalog.<>) 'dropping')::pg_catalog.int4 END AS databases,
        CASE WHEN q.role OPERATOR(pg_catalog.<>) 0::pg_catalog.oid THEN
        (SELECT pg_catalog.sum(mint._database_size(d.oid)) FROM mint.registry r
           JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=) r.datid
-                                       AND d.datname OPERATOR(pg_catalog.=) r.datname
          WHERE d.datdba OPERATOR(pg_catalog.=) q.role
            AND r.state OPERATOR(pg_catalog.<>) 'dropping')::pg_catalog.int8 END AS bytes
   FROM mint.quota_config q;

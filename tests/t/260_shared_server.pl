@@ -15,13 +15,16 @@
 #     refused at once with 53400 naming the quota and what uses it, nothing
 #     created; a replace within the quota works; template builds count; two
 #     concurrent clones by one role with a quota of one: exactly one passes,
-#     the other fails at once while the first still copies;
+#     the other fails at once while the first is still in flight; a clone
+#     renamed away and back still counts (by OID);
 #  3. admission control: with pg_mint.max_concurrent_copies = 1 copies start
 #     in arrival order across roles (alice, mallory, alice, mallory), shown
 #     in mint.activity (waiting/copying, waiting_since), others' template and
 #     target hidden; lock_timeout ends a wait with 55P03, statement_timeout
 #     with 57014; SQL advisory locks cannot hold the queue; a terminated
-#     copier frees its slot;
+#     copier frees its slot; a role that holds a lock on its own template in
+#     an open transaction holds no slot (its copies wait for the template,
+#     bounded by lock_timeout: 55P03), others' copies go on;
 #  4. mint.stats counts builds, clones (p50/p95), pool hits, bytes held,
 #     leases expired and quota refusals.
 use strict;
@@ -212,8 +215,8 @@ is(build_template($node, 'mt', 'v1', $schema, user => 'mallory'), 'build', 'mall
 	my $holder = $node->background_psql('postgres');
 	$holder->query_safe("BEGIN; COMMENT ON DATABASE mt IS 'hold'");
 	my $c1 = start_psql($node, ["SELECT mint.clone('mt', 'q_r1')"], user => 'mallory');
-	is(poll_until($node, "SELECT state FROM mint.activity WHERE target = 'q_r1'", 'copying', 30), 'copying',
-		'2: mallory\'s first clone is copying (held on the template)');
+	is(poll_until($node, "SELECT state FROM mint.activity WHERE target = 'q_r1'", 'waiting', 30), 'waiting',
+		'2: mallory\'s first clone is in flight (waiting for its template)');
 	my $t0 = time;
 	my $st = sqlstate($node, "SET statement_timeout = '30s'; SELECT mint.clone('mt', 'q_r2')", user => 'mallory');
 	is($st, '53400', '2: the concurrent second clone is refused (the first is in flight)');
@@ -225,6 +228,19 @@ is(build_template($node, 'mt', 'v1', $schema, user => 'mallory'), 'build', 'mall
 	$holder->quit;
 	val($node, "SELECT mint.set_quota('mallory', NULL, NULL)");
 	val($node, "SELECT mint.drop(d) FROM unnest(ARRAY['q_r1', 'q_m1', 'q_su', 'q_a1']) d");
+
+	# renaming a clone away and back makes no room: the quota counts by OID
+	val($node, "SELECT mint.set_quota('alice', 2, NULL)");
+	is(val($node, "SELECT mint.clone('at', 'q_n1')", user => 'alice'), 'q_n1', '2: alice clones up to her quota of 2');
+	val($node, 'ALTER DATABASE q_n1 RENAME TO q_n1_away', user => 'alice');
+	is(val($node, "SELECT databases FROM mint.quotas WHERE role = 'alice'"), '2',
+		'2: a clone renamed away still counts in mint.quotas');
+	is(sqlstate($node, "SELECT mint.clone('at', 'q_n2')", user => 'alice'), '53400',
+		'2: ... and in the check: renaming it away makes no room for one more');
+	is(exists_db('q_n2'), '0', '2: ... nothing was created');
+	val($node, 'ALTER DATABASE q_n1_away RENAME TO q_n1', user => 'alice');
+	is(val($node, "SELECT mint.drop('q_n1')", user => 'alice'), 't', '2: renamed back, it is pg_mint\'s again');
+	val($node, "SELECT mint.set_quota('alice', NULL, NULL)");
 }
 
 # ---- 3. admission control ----------------------------------------------------
@@ -234,8 +250,10 @@ is(build_template($node, 'mt', 'v1', $schema, user => 'mallory'), 'build', 'mall
 		'3: pg_mint.max_concurrent_copies = 1 (SIGHUP)');
 	is(sqlstate($node, "SELECT mint.worker_name('a', 'b'); SET pg_mint.max_concurrent_copies = 5", user => 'mallory'), '55P02', '3: no session may change it');
 
+	# a superuser's SHARE lock on pg_database keeps a copy that holds its slot
+	# inside CREATE DATABASE (after its template's lock), so the rest queue
 	my $holder = $node->background_psql('postgres');
-	$holder->query_safe("BEGIN; COMMENT ON DATABASE at IS 'hold'; COMMENT ON DATABASE mt IS 'hold'");
+	$holder->query_safe('BEGIN; LOCK TABLE pg_database IN SHARE MODE');
 	my @order = ([ 'alice', 'at', 'f_a1' ], [ 'mallory', 'mt', 'f_m1' ], [ 'alice', 'at', 'f_a2' ], [ 'mallory', 'mt', 'f_m2' ]);
 	my @h;
 	for my $i (0 .. $#order)
@@ -287,19 +305,45 @@ is(build_template($node, 'mt', 'v1', $schema, user => 'mallory'), 'build', 'mall
 	$live->quit;
 
 	# a copier terminated mid-copy frees its slot
-	$holder->query_safe("BEGIN; COMMENT ON DATABASE at IS 'hold'");
+	$holder->query_safe('BEGIN; LOCK TABLE pg_database IN SHARE MODE');
 	my $k = start_psql($node, ["SELECT mint.clone('at', 'f_k1')"], user => 'alice');
 	is(poll_until($node, "SELECT state FROM mint.activity WHERE target = 'f_k1'", 'copying', 30), 'copying', '3: f_k1 copying');
 	my $w = start_psql($node, ["SET statement_timeout = '60s'", "SELECT mint.clone('mt', 'f_k2')"], user => 'mallory');
 	is(poll_until($node, "SELECT state FROM mint.activity WHERE target = 'f_k2'", 'waiting', 30), 'waiting', '3: f_k2 waits');
 	val($node, "SELECT pg_terminate_backend(pid) FROM mint.activity WHERE target = 'f_k1'");
+	is(poll_until($node, "SELECT state FROM mint.activity WHERE target = 'f_k2'", 'copying', 30), 'copying',
+		'3: once the copier is gone, the next copy gets its slot');
+	$holder->query_safe('COMMIT');
 	my ($rc2, undef, $err2) = finish_psql($w);
-	ok(!$rc2, '3: once the copier is gone, the next copy gets its slot') or diag $err2;
+	ok(!$rc2, '3: ... and finishes') or diag $err2;
 	my ($rc1) = finish_psql($k);
 	ok($rc1, '3: the terminated clone failed');
-	$holder->query_safe('COMMIT');
-	$holder->quit;
 	is(exists_db('f_k1') . exists_db('f_k2'), '01', '3: nothing half-made of the terminated copy');
+
+	# a role that holds a lock on its own template in an open transaction
+	# holds no copy slot: its copies wait for the template, not in the queue
+	my $own = $node->background_psql('postgres', extra_params => [ '-U', 'mallory' ]);
+	$own->query_safe("BEGIN; COMMENT ON DATABASE mt IS 'mine'");
+	my $m = start_psql($node, ["SET statement_timeout = '120s'", "SELECT mint.clone('mt', 'h_m1')"], user => 'mallory');
+	is(poll_until($node, "SELECT state FROM mint.activity WHERE target = 'h_m1'", 'waiting', 30), 'waiting',
+		'3: mallory\'s clone of her locked template waits');
+	is(val($node, "SELECT wait_event_type || ':' || wait_event FROM pg_stat_activity a JOIN mint.activity m USING (pid)"
+			. " WHERE m.target = 'h_m1'"), 'Lock:object', '3: ... for the template\'s lock, not for a copy slot');
+	$t0 = time;
+	is(val($node, "SET statement_timeout = '20s'; SELECT mint.clone('at', 'h_a1')", user => 'alice'), 'h_a1',
+		'3: alice\'s copy meanwhile gets the only slot');
+	cmp_ok(time - $t0, '<', 15, '3: ... without waiting for mallory\'s');
+	like(err_of("SET lock_timeout = '300ms'; SELECT mint.clone('mt', 'h_m2')", user => 'mallory'),
+		qr/55P03: could not lock template database "mt" to copy it to "h_m2" within lock_timeout \(300 ms\)/,
+		'3: lock_timeout ends the wait for a locked template: 55P03, naming it');
+	$own->query_safe('COMMIT');
+	$own->quit;
+	my ($rcm, undef, $errm) = finish_psql($m);
+	ok(!$rcm, '3: mallory\'s clone finishes once she commits') or diag $errm;
+	is(exists_db('h_m1') . exists_db('h_m2') . exists_db('h_a1'), '101', '3: h_m1 and h_a1 exist, h_m2 does not');
+	val($node, "SELECT mint.drop('h_m1')", user => 'mallory');
+	val($node, "SELECT mint.drop('h_a1')", user => 'alice');
+	$holder->quit;
 	val($node, "LOAD 'pg_mint'; ALTER SYSTEM RESET pg_mint.max_concurrent_copies; SELECT pg_reload_conf()");
 }
 
