@@ -103,6 +103,14 @@ cli/pg_mint: $(CLI_SRCS) $(CLI_HDRS) Makefile
 MINT_MANDIR ?= $(mandir)
 
 ifndef MINT_PGXS_INSTALL
+ifeq ($(MAJORVERSION),13)
+# PGXS 13 knows no NO_INSTALL: its install and uninstall stay as they are
+# (redefining them would make GNU make warn), and the CLI's are added to them
+ifndef NO_CLI
+install: install-cli
+uninstall: uninstall-cli
+endif
+else
 install: all
 	$(MAKE) MINT_PGXS_INSTALL=1 install
 ifndef NO_CLI
@@ -122,6 +130,7 @@ endif
 
 uninstall:
 	$(MAKE) MINT_PGXS_INSTALL=1 uninstall uninstall-cli
+endif
 endif
 
 # the link is made only where it can be, and never over a file that is not
