@@ -66,7 +66,11 @@ template_bytes(Oid dboid, Oid spcoid)
 	return total;
 }
 
-/* other sessions copying database dboid now (CREATE DATABASE holds ShareLock on it) */
+/*
+ * Other sessions copying database dboid now or about to: CREATE DATABASE
+ * holds ShareLock on its template, and so does a pg_mint copy from the time
+ * it queues for a copy slot (steps.c lock_template).
+ */
 static int
 copies_running(Oid dboid)
 {
@@ -90,6 +94,35 @@ copies_running(Oid dboid)
 }
 
 /*
+ * template_bytes() of the last template this process looked at, for a
+ * minute: a worker that copies the same template call after call (an
+ * executor serving a test worker) stats its files once, not on every call
+ * (~300 files for a 50-table template: milliseconds, beside a copy of tens
+ * of milliseconds).  A finished template does not change (no connections);
+ * a base template that grows is seen again after a minute.
+ */
+#define MINT_AUTO_SIZE_CACHE_MS 60000
+
+static int64
+template_bytes_cached(Oid dboid, Oid spcoid)
+{
+	static Oid	db = InvalidOid;
+	static Oid	spc = InvalidOid;
+	static int64 bytes = 0;
+	static TimestampTz at = 0;
+
+	if (dboid != db || spcoid != spc ||
+		TimestampDifferenceExceeds(at, GetCurrentTimestamp(), MINT_AUTO_SIZE_CACHE_MS))
+	{
+		bytes = template_bytes(dboid, spcoid);
+		db = dboid;
+		spc = spcoid;
+		at = GetCurrentTimestamp();
+	}
+	return bytes;
+}
+
+/*
  * MINT_STRATEGY_WAL_LOG or MINT_STRATEGY_FILE_COPY for a copy of database
  * dboid, whose default tablespace is spcoid (InvalidOid: not known).
  */
@@ -100,7 +133,7 @@ mint_auto_strategy(Oid dboid, Oid spcoid)
 		return MINT_STRATEGY_FILE_COPY;
 	if (copies_running(dboid) >= MINT_AUTO_FILE_COPY_PEERS)
 		return MINT_STRATEGY_FILE_COPY;
-	if (OidIsValid(spcoid) && template_bytes(dboid, spcoid) >= MINT_AUTO_FILE_COPY_BYTES)
+	if (OidIsValid(spcoid) && template_bytes_cached(dboid, spcoid) >= MINT_AUTO_FILE_COPY_BYTES)
 		return MINT_STRATEGY_FILE_COPY;
 	return MINT_STRATEGY_WAL_LOG;
 }
