@@ -233,6 +233,10 @@ def report(cfgs, commit, elapsed):
               f"{(su['hit_rate'] or 0) * 100:.0f}%; refill {fmt(su['refill_per_s'])} spares/s | "
               f"{'met' if ok else 'not met'} |")
     w("")
+    w("Why a target is not met, measured, and what would meet it: [analysis.md](analysis.md) "
+      "(written for the run it names); where the time of `mint.clone` goes, phase by phase: "
+      "[phase_trace.md](phase_trace.md) (`bench/phase_trace`).")
+    w("")
 
     # ---- notes ---------------------------------------------------------------------------
     w("## Notes")
