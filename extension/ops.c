@@ -137,6 +137,54 @@ move_aside(const char *tpl, Oid oid, const char *fp)
 	PG_END_TRY();
 }
 
+/*
+ * Create the empty template tpl, registered as 'building': copied under a
+ * private name, then renamed to tpl in a transaction of its own, so that the
+ * copy (which holds a copy slot) never waits for anything someone else holds
+ * on the name tpl (an uncommitted rename to it, a bookkeeping row of that
+ * name); the rename waits for those with no slot held, cancellable.  A
+ * failure drops the copy (mint_op_cleanup).
+ */
+static void
+build_under_private_name(const char *tpl, const char *fingerprint)
+{
+	char	   *bname = mint_private_name("build");
+	Oid			boid;
+	MintLock	l;
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2];
+
+	mint_lock_init(&l, bname, ExclusiveLock);
+	(void) mint_lock_try(&l);
+	mint_job_display_target = tpl;
+	PG_TRY();
+	{
+		boid = mint_create_registered(bname, NULL, false, "template", "building", NULL, InvalidOid,
+									  fingerprint, MINT_STRATEGY_DEFAULT, tpl, NULL);
+	}
+	PG_FINALLY();
+	{
+		mint_job_display_target = NULL;
+	}
+	PG_END_TRY();
+	strlcpy(cleanup_name, bname, NAMEDATALEN);
+	cleanup_oid = boid;
+
+	mint_xact_begin();
+	mint_rename_database(bname, tpl, MINT_XACT_OWN);
+	mint_allow_connections(tpl, true, MINT_XACT_OWN);
+	values[0] = ObjectIdGetDatum(boid);
+	values[1] = CStringGetTextDatum(tpl);
+	/* a row still naming tpl describes no database now (garbage): forget it */
+	(void) mint_registry_exec("DELETE FROM mint.registry WHERE datname" EQ "$2 AND datid" NE "$1",
+							  2, types, values, NULL, NULL, 0);
+	mint_registry_set(boid, tpl, "building");
+	mint_xact_commit();
+	cleanup_oid = InvalidOid;
+	mint_lock_release(&l);
+	mint_trace("rename the new template to its name");
+}
+
 static void
 op_begin(MintParams *p)
 {
@@ -207,8 +255,7 @@ op_begin(MintParams *p)
 		PG_END_TRY();
 	}
 
-	(void) mint_create_registered(tpl, NULL, true, "template", "building", NULL, InvalidOid,
-								  p->fingerprint, MINT_STRATEGY_DEFAULT, tpl, NULL);
+	build_under_private_name(tpl, p->fingerprint);
 	mint_send_result("build");
 	mint_send_done();
 }
@@ -326,18 +373,14 @@ op_clone(MintParams *p)
 		}
 	}
 
-	if (!OidIsValid(old_oid))
-	{
-		/* fresh target: create it under its own name */
-		(void) mint_create_registered(target, tpl, true, "clone", "ready", name, tpl_oid,
-									  fingerprint, p->strategy, NULL, p->run);
-		mint_trace("CREATE DATABASE");
-		mint_send_result(target);
-		mint_send_done();
-		return;
-	}
-
-	/* replace: build the copy under a private name, then swap by rename */
+	/*
+	 * Build the copy under a private name, then swap it in by rename (after
+	 * the old one, if any, is renamed away).  A fresh target too: the copy
+	 * holds a copy slot, and nobody can make a CREATE DATABASE of a name he
+	 * cannot guess wait (an uncommitted rename to the target's name would),
+	 * nor hold a bookkeeping row of that name it has to replace; the rename
+	 * waits for such things with no slot held, cancellable.
+	 */
 	new_name = mint_private_name("new");
 	mint_lock_init(&new_lock, new_name, ExclusiveLock);
 	(void) mint_lock_try(&new_lock);
@@ -373,7 +416,8 @@ op_clone(MintParams *p)
 	mint_send_done();
 
 	/* off the caller's path: DROP DATABASE forces a checkpoint */
-	mint_op_drop_later(old_name, old_oid);
+	if (OidIsValid(old_oid))
+		mint_op_drop_later(old_name, old_oid);
 }
 
 /* ---- drop ---------------------------------------------------------------- */

@@ -214,12 +214,14 @@ const char *mint_job_display_target = NULL;
 /*
  * Take, in the current transaction, the lock CREATE DATABASE takes on its
  * template (ShareLock on the database object), waiting at most the caller's
- * lock_timeout.  Taken before the copy slot: a session that holds a
- * conflicting lock on the template (ALTER, COMMENT ON or DROP DATABASE in an
- * open transaction of its own) then keeps only its own copies waiting, never
- * a slot other roles' copies queue for.  A template dropped or renamed while
- * we waited is looked up again; one that is gone is left to CREATE
- * DATABASE's own error.
+ * lock_timeout, then make sure nobody is connected to it.  Done before the
+ * copy slot: a session that holds a conflicting lock on the template (ALTER,
+ * COMMENT ON or DROP DATABASE in an open transaction of its own) or sits
+ * connected to it then keeps only its own copies waiting or failing, never
+ * a slot other roles' copies queue for.  (What else CREATE DATABASE could
+ * wait for is its new name, which is always a private one: see
+ * mint_create_registered.)  A template dropped or renamed while we waited is
+ * looked up again; one that is gone is left to CREATE DATABASE's own error.
  */
 static void
 lock_template(const char *from, const char *target)
@@ -263,7 +265,25 @@ lock_template(const char *from, const char *target)
 					 errhint("End that transaction (pg_locks shows it: locktype object, classid pg_database), or raise lock_timeout.")));
 		now = get_database_oid(from, true);
 		if (now == oid)
+		{
+			int			nsessions;
+			int			nprepared;
+
+			/*
+			 * No new session can connect while we hold the lock: wait for
+			 * the ones still there (up to 5 s, ending autovacuum's, as
+			 * CREATE DATABASE does) here, before the copy slot, not in it.
+			 */
+			if (CountOtherDBBackends(oid, &nsessions, &nprepared))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_IN_USE),
+						 errmsg("template database \"%s\" is being accessed by other users", from),
+						 errdetail("%d other sessions and %d prepared transactions are using it; a database is copied only when nobody is connected to it.",
+								   nsessions, nprepared),
+						 errhint("End those sessions (pg_stat_activity shows them), or keep connections to the template off: ALTER DATABASE %s ALLOW_CONNECTIONS false.",
+								 quote_identifier(from))));
 			return;
+		}
 		UnlockSharedObject(DatabaseRelationId, oid, 0, ShareLock);
 		oid = now;
 	}
@@ -271,7 +291,11 @@ lock_template(const char *from, const char *target)
 
 /*
  * Create database `name` from `from` (NULL: the server default template),
- * registering it in the same transaction.  First the role's quota
+ * registering it in the same transaction.  `name` is always a private name
+ * (mint_private_name): nobody else can hold it (an uncommitted rename to it,
+ * a bookkeeping row of that name) and so make the copy wait while it holds
+ * a copy slot, or wait after CREATE DATABASE, where nothing may interrupt
+ * it; the callers rename the copy to its final name afterwards.  First the role's quota
  * (quota.c: refused at once, before copying) and a copy slot (admission.c:
  * queued in arrival order); a clone gets the job's lease, and every copy
  * appends its time to mint.stat_events.
@@ -289,6 +313,8 @@ mint_create_registered(const char *name, const char *from, bool allow_conn,
 	const char *tpl = template_name ? template_name : (version_of ? version_of : name);
 	const char *shown = mint_job_display_target ? mint_job_display_target : name;
 
+	Assert(strncmp(name, "_mint_", 6) == 0);
+
 	(void) mint_quota_reserve(GetUserId(), kind, shown, tpl, from, true);
 	PG_TRY();
 	{
@@ -299,8 +325,8 @@ mint_create_registered(const char *name, const char *from, bool allow_conn,
 		 */
 		mint_xact_begin();
 		mint_activity_begin(is_template ? "build" : kind, tpl, shown);
-		if (from)
-			lock_template(from, shown);
+		/* without TEMPLATE, CREATE DATABASE copies template1 */
+		lock_template(from ? from : "template1", shown);
 		mint_copy_slot_acquire();
 		/* in the transaction: the strategy may set file_copy_method for it */
 		initStringInfo(&sql);
@@ -504,6 +530,15 @@ mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid
 	values[1] = CStringGetTextDatum(target);
 	values[2] = CStringGetTextDatum(old_name);
 	values[3] = ObjectIdGetDatum(old_oid);
+	/*
+	 * A row that still names target now describes no database of that name
+	 * (the rename succeeded): one dropped or renamed by hand, garbage
+	 * mint.gc() would forget.  Forget it (waiting, cancellable, for a
+	 * transaction that holds it) so the new row may take the name.
+	 */
+	(void) mint_registry_exec("DELETE FROM mint.registry WHERE datname" EQ "$2"
+							  "   AND datid" NE "$1 AND datid" NE "$4",
+							  4, types, values, NULL, NULL, 0);
 	(void) mint_registry_exec("UPDATE mint.registry SET"
 							  "   kind = CASE WHEN datid" EQ "$1 THEN 'clone' ELSE kind END,"
 							  "   state = CASE WHEN datid" EQ "$1 THEN 'ready' ELSE 'dropping' END,"

@@ -344,6 +344,70 @@ is(build_template($node, 'mt', 'v1', $schema, user => 'mallory'), 'build', 'mall
 	val($node, "SELECT mint.drop('h_m1')", user => 'mallory');
 	val($node, "SELECT mint.drop('h_a1')", user => 'alice');
 	$holder->quit;
+
+	# an uncommitted rename to the target's name: the copy (made under a
+	# private name) holds its slot only while copying; the rename to the
+	# target waits, with no slot, cancellable
+	val($node, 'CREATE DATABASE h_scratch', user => 'mallory');
+	my $ren = $node->background_psql('postgres', extra_params => [ '-U', 'mallory' ]);
+	$ren->query_safe('BEGIN; ALTER DATABASE h_scratch RENAME TO h_target');
+	my $rt = start_psql($node, ["SET statement_timeout = '120s'", "SELECT mint.clone('mt', 'h_target')"], user => 'mallory');
+	is(poll_until($node, "SELECT count(*) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted"
+			. " WHERE a.backend_type LIKE 'pg\\_mint%' AND a.usename = 'mallory'", '1', 30), '1',
+		'3: mallory\'s clone to a name she is renaming to in an open transaction waits');
+	is(val($node, "SELECT count(*) FROM mint.activity WHERE target = 'h_target'"), '0', '3: ... holding no copy slot');
+	is(val($node, "SET statement_timeout = '20s'; SELECT mint.clone('at', 'h_a2')", user => 'alice'), 'h_a2',
+		'3: alice\'s copy meanwhile gets the only slot');
+	$ren->query_safe('ROLLBACK');
+	$ren->quit;
+	my ($rcr, undef, $errr) = finish_psql($rt);
+	ok(!$rcr, '3: mallory\'s clone finishes once the rename is rolled back') or diag $errr;
+	is(val($node, "SELECT kind || ':' || state FROM mint.databases WHERE datname = 'h_target'"), 'clone:ready',
+		'3: ... and h_target is a ready clone');
+
+	# a bookkeeping row of the target's name held by an open transaction (a
+	# renew, then the clone renamed away): the new clone waits for it with no
+	# slot, and its own statement_timeout ends the wait at once
+	is(val($node, "SELECT mint.clone('mt', 'h_c1', '1 hour'::interval)", user => 'mallory'), 'h_c1', '3: a clone with a lease');
+	my $rn = $node->background_psql('postgres', extra_params => [ '-U', 'mallory' ]);
+	$rn->query_safe("BEGIN; SELECT mint.renew('h_c1', '2 hours'::interval)");
+	val($node, 'ALTER DATABASE h_c1 RENAME TO h_c1_away', user => 'mallory');
+	my $sc = start_psql($node, ["SET statement_timeout = '8s'", "SELECT mint.clone('mt', 'h_c1')"], user => 'mallory');
+	is(poll_until($node, "SELECT count(*) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted"
+			. " WHERE a.backend_type LIKE 'pg\\_mint%' AND a.usename = 'mallory'", '1', 30), '1',
+		'3: the clone into the renamed-away name waits for the row the renew holds');
+	is(val($node, "SET statement_timeout = '20s'; SELECT mint.clone('at', 'h_a3')", user => 'alice'), 'h_a3',
+		'3: alice\'s copy meanwhile gets the only slot');
+	$t0 = time;
+	my ($rcs, undef, $errs) = finish_psql($sc);
+	like($errs, qr/canceling statement due to statement timeout/, '3: statement_timeout ends the wait') or diag $errs;
+	cmp_ok(time - $t0, '<', 30, '3: ... promptly, though the renew\'s transaction is still open');
+	is(val($node, "SELECT count(*) FROM pg_database WHERE datname = 'h_c1' OR datname LIKE '\\_mint\\_new%'"), '0',
+		'3: nothing half-made is left');
+	$rn->query_safe('COMMIT');
+	$rn->quit;
+
+	# sessions connected to the template: the copy waits for them (and
+	# fails, as CREATE DATABASE does, after 5 s) before it queues, not in a slot
+	val($node, 'ALTER DATABASE mt ALLOW_CONNECTIONS true', user => 'mallory');
+	my $on = $node->background_psql('mt', extra_params => [ '-U', 'mallory' ]);
+	$on->query_safe('SELECT 1');
+	my $sm = start_psql($node, ["SELECT mint.clone('mt', 'h_m5')"], user => 'mallory');
+	is(poll_until($node, "SELECT state FROM mint.activity WHERE target = 'h_m5'", 'waiting', 30), 'waiting',
+		'3: a clone of a template with a session on it waits');
+	is(val($node, "SET statement_timeout = '20s'; SELECT mint.clone('at', 'h_a4')", user => 'alice'), 'h_a4',
+		'3: alice\'s copy meanwhile gets the only slot');
+	is(val($node, "SELECT count(*) FROM mint.activity WHERE target = 'h_m5'"), '1',
+		'3: ... while mallory\'s still waits (it holds no slot)');
+	my ($rcm5, undef, $errm5) = finish_psql($sm);
+	like($errm5, qr/template database "mt" is being accessed by other users/, '3: then it fails, naming the template');
+	$on->quit;
+	val($node, 'ALTER DATABASE mt ALLOW_CONNECTIONS false', user => 'mallory');
+	val($node, "SELECT mint.drop('h_target')", user => 'mallory');
+	val($node, "SELECT mint.drop(d) FROM unnest(ARRAY['h_a2', 'h_a3', 'h_a4']) d", user => 'alice');
+	val($node, 'DROP DATABASE h_c1_away', user => 'mallory');
+	val($node, "SELECT count(*) FROM mint.gc('1000 years'::interval)", user => 'mallory');
+	is(val($node, "SELECT count(*) FROM mint.registry WHERE datname = 'h_c1'"), '0', '3: gc forgets the row of the clone renamed away');
 	val($node, "LOAD 'pg_mint'; ALTER SYSTEM RESET pg_mint.max_concurrent_copies; SELECT pg_reload_conf()");
 }
 
