@@ -30,6 +30,7 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "storage/lock.h"
+#include "utils/timestamp.h"
 
 #include "pg_mint.h"
 
