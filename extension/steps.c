@@ -28,10 +28,12 @@
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -235,6 +237,28 @@ lock_template(const char *from, const char *target)
 	{
 		volatile bool timed_out = false;
 		Oid			now;
+		HeapTuple	tup;
+
+		/*
+		 * Only a template the caller may copy by hand (IS_TEMPLATE, or one
+		 * it owns), as CREATE DATABASE decides: our lock and the wait for
+		 * sessions below would otherwise let anyone keep new sessions out
+		 * of another role's database.
+		 */
+		tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(oid));
+		if (HeapTupleIsValid(tup))
+		{
+			Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+			bool		may = db->datistemplate || has_privs_of_role(GetUserId(), db->datdba);
+
+			ReleaseSysCache(tup);
+			if (!may)
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("permission denied to copy database \"%s\"", from),
+						 errdetail("Only a database marked IS_TEMPLATE, or one the role owns, may be copied."),
+						 errhint("Clone a pg_mint template (mint.template_begin ... mint.template_finish), or ask its owner.")));
+		}
 
 		PG_TRY();
 		{

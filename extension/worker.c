@@ -113,16 +113,32 @@ pool_job_start(bool as_caller)
  * too) to absorb a ProcSignalBarrier, which happens only where interrupts
  * are serviced.
  */
+/* how long the cleanup after an error waits for a lock */
+#define MINT_CLEANUP_LOCK_TIMEOUT_MS 1000
+
 static void
 cleanup_after_error(MintParams *params)
 {
+	int			save = LockTimeout;
+
+	/*
+	 * The caller waits for this: a lock someone holds on the half-made copy
+	 * (ALTER ROLE ... IN DATABASE in an open transaction) must not keep it
+	 * waiting past its statement_timeout.  What is not dropped in time is
+	 * left, registered, to mint.gc().
+	 */
+	LockTimeout = MINT_CLEANUP_LOCK_TIMEOUT_MS;
 	PG_TRY();
 	{
 		mint_op_cleanup(params);
+		LockTimeout = save;
 	}
 	PG_CATCH();
 	{
-		ErrorData  *cdata = mint_catch_error(TopMemoryContext);
+		ErrorData  *cdata;
+
+		LockTimeout = save;
+		cdata = mint_catch_error(TopMemoryContext);
 
 		ereport(LOG,
 				(errmsg("pg_mint could not clean up after an error: %s", cdata->message),

@@ -405,6 +405,44 @@ is(build_template($node, 'mt', 'v1', $schema, user => 'mallory'), 'build', 'mall
 	val($node, 'ALTER DATABASE mt ALLOW_CONNECTIONS false', user => 'mallory');
 	val($node, "SELECT mint.drop('h_target')", user => 'mallory');
 	val($node, "SELECT mint.drop(d) FROM unnest(ARRAY['h_a2', 'h_a3', 'h_a4']) d", user => 'alice');
+	# a database the caller may not copy is refused before pg_mint locks it
+	# or waits for its sessions (else anyone could keep others out of it)
+	is(val($node, "SELECT mint.clone('at', 'h_own')", user => 'alice'), 'h_own', '3: alice has a clone');
+	my $sit = $node->background_psql('h_own', extra_params => [ '-U', 'alice' ]);
+	$sit->query_safe('SELECT 1');
+	$t0 = time;
+	like(err_of("SET statement_timeout = '30s'; SELECT mint.clone('h_own', 'h_steal')", user => 'mallory'),
+		qr/42501: permission denied to copy database "h_own"/, '3: mallory may not copy alice\'s clone: 42501');
+	cmp_ok(time - $t0, '<', 4, '3: ... at once, not after waiting for alice\'s session');
+	$sit->quit;
+
+	# a lock on the half-made copy (under its private name) does not keep a
+	# failed clone waiting past the caller's statement_timeout: the cleanup
+	# gives up after a moment and leaves the copy to mint.gc()
+	val($node, 'CREATE DATABASE h_x', user => 'mallory');
+	my $ra = $node->background_psql('postgres', extra_params => [ '-U', 'mallory' ]);
+	$ra->query_safe('BEGIN; ALTER DATABASE h_x RENAME TO h_al');
+	my $ac = start_psql($node, ["SET statement_timeout = '10s'", "SELECT mint.clone('at', 'h_al')"], user => 'alice');
+	poll_until($node, "SELECT count(*) FROM pg_database WHERE datname LIKE '\\_mint\\_new\\_%'"
+		  . " AND datdba = 'alice'::regrole", '1', 30);
+	my $priv = val($node, "SELECT datname FROM pg_database WHERE datname LIKE '\\_mint\\_new\\_%'"
+		  . " AND datdba = 'alice'::regrole");
+	like($priv, qr/^_mint_new_/, '3: alice\'s copy is made; its rename to h_al waits');
+	my $rb = $node->background_psql('postgres', extra_params => [ '-U', 'mallory' ]);
+	$rb->query_safe(qq{BEGIN; ALTER ROLE mallory IN DATABASE "$priv" SET work_mem = '1MB'});
+	$t0 = time;
+	my ($rca, undef, $erra) = finish_psql($ac);
+	like($erra, qr/statement timeout/, '3: alice\'s clone fails at its statement_timeout');
+	cmp_ok(time - $t0, '<', 20, '3: ... though mallory holds a lock on the half-made copy');
+	$rb->query_safe('COMMIT');
+	$rb->quit;
+	$ra->query_safe('ROLLBACK');
+	$ra->quit;
+	val($node, 'SELECT count(*) FROM mint.gc()', user => 'alice');
+	is(val($node, "SELECT count(*) FROM pg_database WHERE datname = '$priv'"), '0', '3: mint.gc() drops the leftover');
+	val($node, 'DROP DATABASE h_x', user => 'mallory');
+	val($node, "SELECT mint.drop('h_own')", user => 'alice');
+
 	val($node, 'DROP DATABASE h_c1_away', user => 'mallory');
 	val($node, "SELECT count(*) FROM mint.gc('1000 years'::interval)", user => 'mallory');
 	is(val($node, "SELECT count(*) FROM mint.registry WHERE datname = 'h_c1'"), '0', '3: gc forgets the row of the clone renamed away');
