@@ -168,31 +168,10 @@ queue_timeout(const char *target, int timeout_ms, int n)
 static void
 queue_wait(MintLock *queue, const char *target, int timeout_ms, int n)
 {
-	int			save = LockTimeout;
-	MemoryContext cxt = CurrentMemoryContext;
-	volatile bool timed_out = false;
-
-	PG_TRY();
-	{
-		LockTimeout = timeout_ms;
-		mint_lock_acquire(queue, "waiting in pg_mint's queue for a copy slot");
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		LockTimeout = save;
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-			PG_RE_THROW();
-		FlushErrorState();
-		timed_out = true;
-	}
-	PG_END_TRY();
-	LockTimeout = save;
-	if (timed_out)
+	if (!mint_lock_tag_within(&queue->tag, queue->mode, true, timeout_ms,
+							  "waiting in pg_mint's queue for a copy slot"))
 		queue_timeout(target, timeout_ms, n);
+	queue->held = true;
 }
 
 static TimestampTz act_since;

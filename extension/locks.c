@@ -22,7 +22,9 @@
 
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "utils/elog.h"
+#include "utils/memutils.h"
 
 #include "compat.h"
 #include "pg_mint.h"
@@ -74,6 +76,48 @@ mint_lock_acquire(MintLock *lock, const char *waitmsg)
 	lock->held = true;
 
 	error_context_stack = cb.previous;
+}
+
+/*
+ * Wait for a lock (a session lock, or one of the current transaction) at
+ * most timeout_ms (0: no limit, as lock_timeout = 0); false when that ran
+ * out, any other end of the wait (cancel, deadlock) is an ERROR as usual.
+ */
+bool
+mint_lock_tag_within(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms,
+					 const char *waitmsg)
+{
+	int			save = LockTimeout;
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool timed_out = false;
+	ErrorContextCallback cb;
+
+	cb.callback = lock_wait_context;
+	cb.arg = (void *) waitmsg;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	PG_TRY();
+	{
+		LockTimeout = timeout_ms;
+		(void) LockAcquire(tag, mode, session, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		LockTimeout = save;
+		error_context_stack = cb.previous;
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			PG_RE_THROW();
+		FlushErrorState();
+		timed_out = true;
+	}
+	PG_END_TRY();
+	LockTimeout = save;
+	error_context_stack = cb.previous;
+	return !timed_out;
 }
 
 bool

@@ -190,6 +190,8 @@ extern void mint_lock_init_space(MintLock *lock, const char *key, LOCKMODE mode,
 #define MINT_LOCK_SPACE_INFLIGHT	0x6D7B	/* one copy in flight for a role (field1 = role, field2 = n) */
 extern void mint_lock_acquire(MintLock *lock, const char *waitmsg);
 extern bool mint_lock_try(MintLock *lock);
+extern bool mint_lock_tag_within(const LOCKTAG *tag, LOCKMODE mode, bool session, int timeout_ms,
+								 const char *waitmsg);
 extern void mint_lock_release(MintLock *lock);
 extern void mint_lock_release_all(void);
 extern bool mint_lock_is_free(const char *datname);

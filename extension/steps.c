@@ -31,6 +31,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -228,14 +229,12 @@ const char *mint_job_display_target = NULL;
 static void
 lock_template(const char *from, const char *target)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	int			save = LockTimeout;
 	int			timeout_ms = mint_job_lock_timeout_ms;
 	Oid			oid = get_database_oid(from, true);
 
 	while (OidIsValid(oid))
 	{
-		volatile bool timed_out = false;
+		LOCKTAG		tag;
 		Oid			now;
 		HeapTuple	tup;
 
@@ -260,26 +259,8 @@ lock_template(const char *from, const char *target)
 						 errhint("Clone a pg_mint template (mint.template_begin ... mint.template_finish), or ask its owner.")));
 		}
 
-		PG_TRY();
-		{
-			LockTimeout = timeout_ms;
-			LockSharedObject(DatabaseRelationId, oid, 0, ShareLock);
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			LockTimeout = save;
-			MemoryContextSwitchTo(cxt);
-			edata = CopyErrorData();
-			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-				PG_RE_THROW();
-			FlushErrorState();
-			timed_out = true;
-		}
-		PG_END_TRY();
-		LockTimeout = save;
-		if (timed_out)
+		SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, oid, 0);
+		if (!mint_lock_tag_within(&tag, ShareLock, false, timeout_ms, NULL))
 			ereport(ERROR,
 					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 					 errmsg("could not lock template database \"%s\" to copy it to \"%s\" within lock_timeout (%d ms)",
@@ -287,6 +268,8 @@ lock_template(const char *from, const char *target)
 					 errdetail("Another session holds a lock on database \"%s\" that conflicts with copying it (ALTER, COMMENT ON or DROP DATABASE in an open transaction).",
 							   from),
 					 errhint("End that transaction (pg_locks shows it: locktype object, classid pg_database), or raise lock_timeout.")));
+		/* as LockSharedObject does: see what committed while we waited */
+		AcceptInvalidationMessages();
 		now = get_database_oid(from, true);
 		if (now == oid)
 		{
