@@ -111,7 +111,8 @@ def body(results):
         if name in sec:
             w(f"#### {name}")
             w("")
-            out.extend(squeeze(sec[name]))
+            # links in results.md are relative to bench/results/
+            out.extend(re.sub(r"\]\((?![a-z]+:|/|#)", "](results/", line) for line in squeeze(sec[name]))
             w("")
     w("![p50 vs template size per method, one panel per configuration](results/chart.png)")
     w("")
