@@ -151,8 +151,6 @@ build_under_private_name(const char *tpl, const char *fingerprint)
 	char	   *bname = mint_private_name("build");
 	Oid			boid;
 	MintLock	l;
-	Oid			types[2] = {OIDOID, TEXTOID};
-	Datum		values[2];
 
 	mint_lock_init(&l, bname, ExclusiveLock);
 	(void) mint_lock_try(&l);
@@ -173,11 +171,7 @@ build_under_private_name(const char *tpl, const char *fingerprint)
 	mint_xact_begin();
 	mint_rename_database(bname, tpl, MINT_XACT_OWN);
 	mint_allow_connections(tpl, true, MINT_XACT_OWN);
-	values[0] = ObjectIdGetDatum(boid);
-	values[1] = CStringGetTextDatum(tpl);
-	/* a row still naming tpl describes no database now (garbage): forget it */
-	(void) mint_registry_exec("DELETE FROM mint.registry WHERE datname" EQ "$2 AND datid" NE "$1",
-							  2, types, values, NULL, NULL, 0);
+	mint_registry_forget_name(tpl, boid, InvalidOid);
 	mint_registry_set(boid, tpl, "building");
 	mint_xact_commit();
 	cleanup_oid = InvalidOid;

@@ -347,6 +347,7 @@ extern void mint_registry_insert(Oid datid, const char *datname, const char *kin
 extern int	mint_registry_versions(const char *tpl, MintVersion **out);
 extern void mint_registry_set_run(Oid datid, const char *run);
 extern void mint_registry_set(Oid datid, const char *datname, const char *state);
+extern void mint_registry_forget_name(const char *datname, Oid keep, Oid keep2);
 extern void mint_registry_delete(Oid datid);
 extern int	mint_spi_run(const char *sql, int nargs, Oid *types, Datum *values,
 						 const char *nulls, bool read_only, long count);

@@ -609,6 +609,27 @@ mint_registry_versions(const char *tpl, MintVersion **out)
 	return n;
 }
 
+/*
+ * Forget the rows that still name `datname` but another database than
+ * keep and keep2 (InvalidOid: none): the caller just gave that name to a
+ * database by rename, so they describe one dropped or renamed by hand,
+ * garbage mint.gc() would forget.  Waits (cancellable) for a transaction
+ * that holds such a row.
+ */
+void
+mint_registry_forget_name(const char *datname, Oid keep, Oid keep2)
+{
+	Oid			types[3] = {TEXTOID, OIDOID, OIDOID};
+	Datum		values[3];
+
+	values[0] = CStringGetTextDatum(datname);
+	values[1] = ObjectIdGetDatum(keep);
+	values[2] = ObjectIdGetDatum(keep2);
+	registry_write("DELETE FROM mint.registry WHERE datname" EQ "$1"
+				   "   AND datid" NE "$2 AND datid" NE "$3",
+				   3, types, values, NULL);
+}
+
 /* Record a new name and/or state for a registered database. */
 void
 mint_registry_set(Oid datid, const char *datname, const char *state)

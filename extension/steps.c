@@ -537,15 +537,8 @@ mint_swap_into_target(const char *target, Oid old_oid, const char *new_name, Oid
 	values[1] = CStringGetTextDatum(target);
 	values[2] = CStringGetTextDatum(old_name);
 	values[3] = ObjectIdGetDatum(old_oid);
-	/*
-	 * A row that still names target now describes no database of that name
-	 * (the rename succeeded): one dropped or renamed by hand, garbage
-	 * mint.gc() would forget.  Forget it (waiting, cancellable, for a
-	 * transaction that holds it) so the new row may take the name.
-	 */
-	(void) mint_registry_exec("DELETE FROM mint.registry WHERE datname" EQ "$2"
-							  "   AND datid" NE "$1 AND datid" NE "$4",
-							  4, types, values, NULL, NULL, 0);
+	/* the new row takes the name: older rows of that name are garbage */
+	mint_registry_forget_name(target, new_oid, old_oid);
 	(void) mint_registry_exec("UPDATE mint.registry SET"
 							  "   kind = CASE WHEN datid" EQ "$1 THEN 'clone' ELSE kind END,"
 							  "   state = CASE WHEN datid" EQ "$1 THEN 'ready' ELSE 'dropping' END,"
